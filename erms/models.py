@@ -1,0 +1,1 @@
+"""Models of the erms app (filled by its own issue)."""

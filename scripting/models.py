@@ -1,0 +1,1 @@
+"""Models of the scripting app (filled by its own issue)."""

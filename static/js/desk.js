@@ -1,0 +1,25 @@
+// Small things htmx cannot do: running clocks and the live-connection dot.
+(function () {
+  "use strict";
+  function pad(n) { return String(n).padStart(2, "0"); }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.clock[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since"));
+      if (isNaN(since)) { return; }
+      var s = Math.max(0, Math.floor((now - since) / 1000));
+      var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+      el.textContent = (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s % 60);
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSettle", tick);
+  function status(on) {
+    var dot = document.getElementById("ws-status");
+    if (dot) { dot.className = "ws-status " + (on ? "on" : "off"); }
+    document.documentElement.dataset.ws = on ? "open" : "closed";
+  }
+  document.addEventListener("htmx:wsOpen", function () { status(true); });
+  document.addEventListener("htmx:wsClose", function () { status(false); });
+  document.addEventListener("htmx:wsError", function () { status(false); });
+})();
