@@ -1,0 +1,100 @@
+"""factory_boy factories for the models tests need most."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from accounts.models import Account, Address, Contact, ContactPoint, CustomerGroup, Interaction
+from accounts.phone import phone_normalize
+from telephony.models import Agent
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Erika"
+    last_name = factory.Sequence(lambda n: f"Mustermann{n}")
+    password = factory.PostGenerationMethodCall("set_password", "secret-pass-123")
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            # get_or_create: transactional tests flush the groups the data migration made.
+            self.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in extracted))
+        if create:
+            self.save()
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    user = factory.SubFactory(UserFactory, roles=["agent"])
+    extension = factory.Sequence(lambda n: str(2100 + n))
+    state = Agent.State.READY
+
+
+class CustomerGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerGroup
+        django_get_or_create = ["code"]
+
+    code = "privat"
+    name = "Privatkunden"
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    kind = Account.Kind.PERSON
+    customer_number = factory.Sequence(lambda n: str(500000 + n))
+    first_name = "Jürgen"
+    last_name = factory.Sequence(lambda n: f"Weiß{n}")
+    name = factory.LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory, kind=Account.Kind.ORGANISATION)
+    first_name = "Käthe"
+    last_name = "Schröder"
+
+
+class PhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactPoint
+
+    account = factory.SubFactory(AccountFactory)
+    kind = ContactPoint.Kind.PHONE
+    value = factory.Sequence(lambda n: f"030 {2000000 + n}")
+    normalized = factory.LazyAttribute(lambda o: phone_normalize(o.value))
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    account = factory.SubFactory(AccountFactory)
+    street = "Friedrichstraße 123"
+    postcode = "10117"
+    city = "Berlin"
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    channel = Interaction.Channel.PHONE
+    direction = Interaction.Direction.INBOUND
+    account = factory.SubFactory(AccountFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    outcome = Interaction.Outcome.COMPLETED
