@@ -78,7 +78,7 @@ def account_search(*, query: str, limit: int = 20) -> list[Account]:
     )
 
 
-def _main_addresses() -> Prefetch[Address]:
+def _main_addresses() -> Prefetch:  # type: ignore[type-arg]
     return Prefetch("addresses", queryset=Address.objects.order_by("kind", "id"))
 
 

@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 # -- agent states ---------------------------------------------------------------------------
 
 
-def agent_set_state(*, agent: Agent, state: str, reason: str = "", at: datetime | None = None) -> Agent:
+def agent_set_state(
+    *, agent: Agent, state: str, reason: str = "", at: datetime | None = None
+) -> Agent:
     """Move the agent to a new state if the workflow allows it, and record the change.
 
     Locks the agent row. Becoming ready hands the agent the longest-waiting queued call.
@@ -39,7 +41,9 @@ def agent_set_state(*, agent: Agent, state: str, reason: str = "", at: datetime 
     return agent
 
 
-def _agent_transition(agent: Agent, state: str, *, reason: str = "", at: datetime | None = None) -> None:
+def _agent_transition(
+    agent: Agent, state: str, *, reason: str = "", at: datetime | None = None
+) -> None:
     if state not in Agent.State.values:
         raise DomainError(_("Unknown agent state “%(state)s”.") % {"state": state})
     if state == agent.state:
@@ -102,7 +106,9 @@ def call_event_handle(*, event: CallEvent) -> Call | None:
                 result, detail = handler(event, call)
         except DomainError as exc:
             result, detail = None, exc.message
-        record_result = CallEventRecord.Result.APPLIED if result is not None else CallEventRecord.Result.IGNORED
+        record_result = (
+            CallEventRecord.Result.APPLIED if result is not None else CallEventRecord.Result.IGNORED
+        )
         if result is None:
             logger.warning("ignored %s event for call %s: %s", event.kind, event.call_id, detail)
         CallEventRecord.objects.create(
@@ -165,7 +171,10 @@ def _target_agent(event: CallEvent) -> Agent | None:
         if event.agent:
             logger.error("call %s names unknown agent extension %r", event.call_id, event.agent)
         return None
-    if Agent.State.RINGING not in Agent.TRANSITIONS[agent.state] or agent.state == Agent.State.LOGGED_OUT:
+    if (
+        Agent.State.RINGING not in Agent.TRANSITIONS[agent.state]
+        or agent.state == Agent.State.LOGGED_OUT
+    ):
         return None
     return agent
 
@@ -217,7 +226,7 @@ def _handle_answered(event: CallEvent, call: Call | None) -> tuple[Call | None, 
     _call_transition(call, Call.Status.TALKING)
     call.answered_at = event.at
     call.save(update_fields=["answered_at"])
-    agent = Agent.objects.select_for_update().get(pk=call.agent_id)
+    agent = Agent.objects.select_for_update().get(pk=call.agent.pk)
     _agent_transition(agent, Agent.State.TALKING, at=event.at)
     push.publish(kind="call.updated", id=call.pk, groups=[agent.group_name])
     return call, "answered"
@@ -258,8 +267,8 @@ def _handle_ended(event: CallEvent, call: Call | None) -> tuple[Call | None, str
         outcome=Interaction.Outcome.COMPLETED if answered else Interaction.Outcome.ABANDONED,
         ended_at=call.ended_at,
     )
-    if call.agent_id is not None:
-        agent = Agent.objects.select_for_update().get(pk=call.agent_id)
+    if call.agent is not None:
+        agent = Agent.objects.select_for_update().get(pk=call.agent.pk)
         if was in {Call.Status.TALKING, Call.Status.HELD}:
             _agent_transition(agent, Agent.State.WRAP_UP, at=call.ended_at)
         elif was == Call.Status.RINGING and agent.state == Agent.State.RINGING:
@@ -344,4 +353,6 @@ def _adapter_command(command: Any) -> None:
         command(get_adapter())
     except CtiError as exc:
         logger.error("PBX refused a command: %s", exc.message)
-        raise DomainError(_("The phone system refused: %(reason)s") % {"reason": exc.message}) from exc
+        raise DomainError(
+            _("The phone system refused: %(reason)s") % {"reason": exc.message}
+        ) from exc

@@ -32,7 +32,9 @@ def _refusal(request: HttpRequest) -> JsonResponse | None:
     address = request.META.get("REMOTE_ADDR", "")
     try:
         ip = ipaddress.ip_address(address)
-        networks = [ipaddress.ip_network(n, strict=False) for n in settings.ICENTER_CTI_ALLOWED_NETWORKS]
+        networks = [
+            ipaddress.ip_network(n, strict=False) for n in settings.ICENTER_CTI_ALLOWED_NETWORKS
+        ]
     except ValueError:
         ip, networks = None, []
     if ip is None or not any(ip in network for network in networks):
@@ -74,7 +76,7 @@ def cti_event(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def simulator_call(request: HttpRequest) -> JsonResponse:
-    """Simulated PBX: a customer calls (`{"ani", "dnis", "agent"?}`), or hangs up (`{"hangup": id}`)."""
+    """Simulated PBX: a customer calls (`{"ani", "dnis", "agent"?}`) or hangs up (`{"hangup"}`)."""
     refusal = _refusal(request)
     if refusal is not None:
         return refusal
@@ -97,7 +99,9 @@ def simulator_call(request: HttpRequest) -> JsonResponse:
         return _error(exc.message, 400)
     from telephony.models import Call
 
-    return JsonResponse(_call_summary(Call.objects.filter(call_id=call_id).select_related("agent").first()))
+    return JsonResponse(
+        _call_summary(Call.objects.filter(call_id=call_id).select_related("agent").first())
+    )
 
 
 def _call_summary(call: Any) -> dict[str, Any]:

@@ -44,14 +44,18 @@ def english(settings: Any) -> None:
 @pytest.fixture
 def agent(db: Any) -> Any:
     """An agent (role agent, extension 2001) who is ready for calls."""
-    return AgentFactory(user=UserFactory(username="anna", first_name="Anna", last_name="Schäfer",
-                                         roles=["agent"]), extension="2001")
+    return AgentFactory(
+        user=UserFactory(username="anna", first_name="Anna", last_name="Schäfer", roles=["agent"]),
+        extension="2001",
+    )
 
 
 @pytest.fixture
 def other_agent(db: Any) -> Any:
-    return AgentFactory(user=UserFactory(username="joerg", first_name="Jörg", last_name="Weiß",
-                                         roles=["agent"]), extension="2002")
+    return AgentFactory(
+        user=UserFactory(username="joerg", first_name="Jörg", last_name="Weiß", roles=["agent"]),
+        extension="2002",
+    )
 
 
 @pytest.fixture
@@ -110,9 +114,21 @@ def redis_url() -> Iterator[str]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="icenter-redis-")
     process = subprocess.Popen(
-        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            program,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -54,9 +54,21 @@ def start_cluster(bin_dir: Path) -> tuple[str, str]:
         for path in (base, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--locale=C.UTF-8"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     options = (
@@ -64,9 +76,21 @@ def start_cluster(bin_dir: Path) -> tuple[str, str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres([str(bin_dir / "pg_ctl"), "-D", data, "-o", options, "-w", "-l",
-                      os.path.join(base, "log"), "start"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                data,
+                "-o",
+                options,
+                "-w",
+                "-l",
+                os.path.join(base, "log"),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     return f"postgres://postgres@127.0.0.1:{port}/postgres", data
 

@@ -80,7 +80,9 @@ class DeskConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         from django.conf import settings
 
-        lang = cookies.get(settings.LANGUAGE_COOKIE_NAME) or (session.get("_language") if session else None)
+        lang = cookies.get(settings.LANGUAGE_COOKIE_NAME) or (
+            session.get("_language") if session else None
+        )
         return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
     async def disconnect(self, code: int) -> None:
@@ -92,7 +94,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
         try:
             message = json.loads(text_data or "")
         except (TypeError, ValueError):
-            logger.warning("agent %s sent a malformed desk message (%d bytes)", self.agent_id, len(text_data or bytes_data or b""))
+            logger.warning(
+                "agent %s sent a malformed desk message (%d bytes)",
+                self.agent_id,
+                len(text_data or bytes_data or b""),
+            )
             return
         if isinstance(message, dict) and message.get("type") == "ping":
             await self.send(text_data=json.dumps({"type": "pong", "id": message.get("id")}))

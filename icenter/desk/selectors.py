@@ -86,10 +86,18 @@ def _alerts(state: DeskState) -> list[Alert]:
         alerts.append(Alert("info", _("The caller withheld their number.")))
     elif state.number is not None and state.number.error and state.call is not None:
         alerts.append(
-            Alert("info", _("The calling number “%(raw)s” is not a valid phone number.") % {"raw": state.call.ani})
+            Alert(
+                "info",
+                _("The calling number “%(raw)s” is not a valid phone number.")
+                % {"raw": state.call.ani},
+            )
         )
     if state.candidates:
         alerts.append(
-            Alert("info", _("%(count)d accounts share this number: pick the caller.") % {"count": len(state.candidates)})
+            Alert(
+                "info",
+                _("%(count)d accounts share this number: pick the caller.")
+                % {"count": len(state.candidates)},
+            )
         )
     return alerts

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
 WORKSPACE_VIEWS = ("account", "history", "search")
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -90,7 +95,12 @@ def _panels(
 ) -> HttpResponse:
     state = _state(agent, account_id)
     context = _context(
-        state, panels=PANELS_BY_KIND[kind], oob=True, message=message, message_level=level
+        state,
+        panels=PANELS_BY_KIND[kind],
+        oob=True,
+        with_message=True,
+        message=message,
+        message_level=level,
     )
     return render(request, "desk/partials/push.html", context)
 
@@ -101,7 +111,7 @@ def _refused(request: HttpRequest, agent: Agent, error: DomainError) -> HttpResp
 
 @agent_required
 @require_GET
-def desk(request: HttpRequest, agent: Agent) -> HttpResponse:
+def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
     """The interaction-center desktop; with htmx, just the selected workspace view."""
     agent = telephony_services.agent_login(user=request.user) or agent
     view = request.GET.get("view", "account")
@@ -203,7 +213,8 @@ def notepad_save(request: HttpRequest, agent: Agent) -> HttpResponse:
 def identify(request: HttpRequest, agent: Agent) -> HttpResponse:
     """The agent says which account is calling (from the candidates or a search)."""
     interaction = _interaction_of(request, agent)
-    account = Account.objects.filter(pk=_int(request.POST.get("account"))).first()
+    account_id = _int(request.POST.get("account"))
+    account = Account.objects.filter(pk=account_id).first() if account_id else None
     if interaction is None or account is None:
         return _refused(request, agent, DomainError(_("That contact or account does not exist.")))
     try:

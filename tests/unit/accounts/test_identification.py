@@ -5,7 +5,9 @@ from tests.factories import AccountFactory, PhoneFactory
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("raw", ["+49301234567", "0049301234567", "030 1234567", "49301234567", "(030) 123 45 67"])
+@pytest.mark.parametrize(
+    "raw", ["+49301234567", "0049301234567", "030 1234567", "49301234567", "(030) 123 45 67"]
+)
 def test_one_account_is_identified_from_any_format(raw):
     phone = PhoneFactory(value="+49 30 1234567")
     result = account_list_by_phone(raw=raw)

@@ -33,14 +33,19 @@ def test_an_extension_is_split_off():
     assert parsed.extension == "12"
 
 
-@pytest.mark.parametrize("raw", ["anonymous", "Anonymous", "withheld", "", None, "unknown", "sip:anonymous@anonymous.invalid"])
+@pytest.mark.parametrize(
+    "raw",
+    ["anonymous", "Anonymous", "withheld", "", None, "unknown", "sip:anonymous@anonymous.invalid"],
+)
 def test_withheld_numbers_are_recognised(raw):
     parsed = phone_parse(raw)
     assert parsed.is_withheld
     assert not parsed.is_valid
 
 
-@pytest.mark.parametrize("raw", ["2001", "12", "abc", "+", "0000", "x" * 500, "'; DROP TABLE accounts;--"])
+@pytest.mark.parametrize(
+    "raw", ["2001", "12", "abc", "+", "0000", "x" * 500, "'; DROP TABLE accounts;--"]
+)
 def test_unparseable_numbers_give_an_error_instead_of_raising(raw):
     parsed = phone_parse(raw)
     assert not parsed.is_valid

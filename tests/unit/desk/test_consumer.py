@@ -23,7 +23,10 @@ def layer(request, settings):
     else:
         url = request.getfixturevalue("redis_url")
         settings.CHANNEL_LAYERS = {
-            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [url]},
+            }
         }
     channel_layers.backends = {}
     yield request.param
@@ -51,19 +54,19 @@ def offer(call_id, dnis="7000", ani="+49 30 1234567"):
 
 
 async def test_an_anonymous_socket_is_refused(layer):
-    communicator, connected, code = await connect(None)
+    _communicator, connected, code = await connect(None)
     assert not connected
     assert code == 4401
 
 
 async def test_a_user_without_the_agent_role_is_refused(layer, outsider_user):
-    communicator, connected, code = await connect(outsider_user)
+    _communicator, connected, code = await connect(outsider_user)
     assert not connected
     assert code == 4403
 
 
 async def test_a_foreign_origin_is_refused(layer, agent):
-    communicator, connected, code = await connect(agent.user, origin=b"http://evil.example")
+    _communicator, connected, _code = await connect(agent.user, origin=b"http://evil.example")
     assert not connected
 
 
@@ -95,7 +98,9 @@ async def test_a_call_that_popped_while_disconnected_is_shown_after_reconnect(la
     await communicator.disconnect()
 
 
-async def test_malformed_messages_are_dropped_and_the_socket_stays_usable(layer, agent, other_agent):
+async def test_malformed_messages_are_dropped_and_the_socket_stays_usable(
+    layer, agent, other_agent
+):
     communicator, _, _ = await connect(agent.user)
     other, _, _ = await connect(other_agent.user)
     await communicator.receive_from()

@@ -7,7 +7,7 @@ from accounts.models import Interaction
 from telephony import services
 from telephony.cti.base import CallEvent, CtiError
 from telephony.models import Agent, Call, CallEventRecord
-from tests.factories import AccountFactory, AgentFactory, PhoneFactory
+from tests.factories import AccountFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,9 @@ def event(kind, call_id="c1", **kwargs):
     return services.call_event_handle(event=CallEvent(kind=kind, call_id=call_id, **kwargs))
 
 
-def test_a_call_rings_the_longest_idle_ready_agent(agent, other_agent, capture_events, django_capture_on_commit_callbacks):
+def test_a_call_rings_the_longest_idle_ready_agent(
+    agent, other_agent, capture_events, django_capture_on_commit_callbacks
+):
     Agent.objects.filter(pk=agent.pk).update(state_since=timezone.now() - timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
         call = offer()
@@ -93,7 +95,9 @@ def test_the_full_call_life_answered_held_retrieved_ended(agent, capture_events)
     assert kinds.count("call.offered") == 1 and "call.ended" in kinds
 
 
-def test_a_caller_who_hangs_up_while_ringing_is_kept_as_abandoned_and_the_agent_is_ready_again(agent):
+def test_a_caller_who_hangs_up_while_ringing_is_kept_as_abandoned_and_the_agent_is_ready_again(
+    agent,
+):
     call = offer()
     event("ended", reason="caller hung up")
     call.refresh_from_db()
