@@ -21,7 +21,7 @@ run: install
 	$(PY) manage.py seed_demo
 	@echo ""
 	@echo "  icenter runs at  http://$(HOST):$(PORT)/"
-	@echo "  Logins (user / password): agent / agent · agent2 / agent2 · supervisor / supervisor · manager / manager"
+	@echo "  Logins (user / password): agent / agent · agent2 / agent2 · agent3 / agent3 · supervisor / supervisor · manager / manager"
 	@echo "  Press “Ready” on the desk, then let a customer call:"
 	@echo "    $(PY) manage.py simulate_call --from \"+49 30 1234567\" --to 7000"
 	@echo ""
