@@ -41,7 +41,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 messages: install
-	$(PY) manage.py makemessages -l de -l en --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages -l de -l en --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

@@ -75,7 +75,7 @@ def agent_login(*, user: Any) -> Agent | None:
     """When an agent opens the desk logged out, they become 'not ready' (logged in)."""
     agent = Agent.objects.filter(user=user).first()
     if agent is not None and agent.state == Agent.State.LOGGED_OUT:
-        agent_set_state(agent=agent, state=Agent.State.NOT_READY, reason=_("Logged in"))
+        agent_set_state(agent=agent, state=Agent.State.NOT_READY, reason="logged in")
     return agent
 
 
@@ -272,7 +272,7 @@ def _handle_ended(event: CallEvent, call: Call | None) -> tuple[Call | None, str
         if was in {Call.Status.TALKING, Call.Status.HELD}:
             _agent_transition(agent, Agent.State.WRAP_UP, at=call.ended_at)
         elif was == Call.Status.RINGING and agent.state == Agent.State.RINGING:
-            _agent_transition(agent, Agent.State.READY, reason=_("Caller hung up"))
+            _agent_transition(agent, Agent.State.READY, reason="caller hung up")
             _dispatch_queued_call_to(agent)
         push.publish(kind="call.ended", id=call.pk, groups=[agent.group_name])
     return call, "abandoned" if not answered else "ended"

@@ -14,23 +14,13 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.template.loader import render_to_string
-from django.utils import translation
 
 from icenter import roles
 from icenter.desk import selectors
+from icenter.desk.rendering import PANELS_BY_KIND, language_from_scope, render_panels
 
 logger = logging.getLogger(__name__)
 
-# Which panels each event re-renders; "sync" is everything.
-PANELS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "sync": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
-    "call.offered": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
-    "call.updated": ("comm_info", "toolbar"),
-    "call.ended": ("comm_info", "toolbar", "workspace_history"),
-    "agent.state": ("comm_info", "toolbar"),
-    "interaction.updated": ("header", "alerts", "workspace"),
-}
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -41,17 +31,6 @@ def _agent_id_for(user: Any) -> int | None:
         return None
     agent = selectors.agent_get_for_user(user=user)
     return agent.pk if agent else None
-
-
-def render_panels(*, agent_id: int, panels: tuple[str, ...], language: str | None) -> str:
-    """Render the chosen desk panels as out-of-band htmx fragments."""
-    state = selectors.desk_state_for_agent(agent_id=agent_id)
-    if state is None:
-        return ""
-    with translation.override(language):
-        return render_to_string(
-            "desk/partials/push.html", {"state": state, "panels": panels, "oob": True}
-        )
 
 
 class DeskConsumer(AsyncWebsocketConsumer):
@@ -69,21 +48,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
             logger.warning("desk socket refused for %s: no agent role or profile", user)
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.language = self._language()
+        self.language = language_from_scope(self.scope)
         self.group = f"agent.{self.agent_id}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._send_panels("sync")
-
-    def _language(self) -> str | None:
-        cookies = self.scope.get("cookies") or {}
-        session = self.scope.get("session")
-        from django.conf import settings
-
-        lang = cookies.get(settings.LANGUAGE_COOKIE_NAME) or (
-            session.get("_language") if session else None
-        )
-        return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -27,7 +27,7 @@ from accounts import services as account_services
 from accounts.models import Account, Interaction
 from icenter import roles
 from icenter.desk import selectors
-from icenter.desk.consumers import PANELS_BY_KIND
+from icenter.desk.rendering import PANELS_BY_KIND, desk_context
 from icenter.errors import DomainError
 from telephony import services as telephony_services
 from telephony.cti.base import get_adapter
@@ -69,15 +69,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "desk/forbidden.html", status=403)
 
 
-def _context(state: selectors.DeskState, **extra: Any) -> dict[str, Any]:
-    return {
-        "state": state,
-        "demo_tools": settings.ICENTER_DEMO_TOOLS and settings.ICENTER_CTI == "simulator",
-        "queue_numbers": settings.ICENTER_QUEUE_NUMBERS,
-        **extra,
-    }
-
-
 def _state(agent: Agent, account_id: int | None = None) -> selectors.DeskState:
     state = selectors.desk_state_for_agent(agent_id=agent.pk, account_id=account_id)
     assert state is not None
@@ -94,7 +85,7 @@ def _panels(
     account_id: int | None = None,
 ) -> HttpResponse:
     state = _state(agent, account_id)
-    context = _context(
+    context = desk_context(
         state,
         panels=PANELS_BY_KIND[kind],
         oob=True,
@@ -119,7 +110,7 @@ def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
         view = "account"
     account_id = _int(request.GET.get("account"))
     state = _state(agent, account_id)
-    context = _context(state, view=view, **_workspace_extra(request, view, state))
+    context = desk_context(state, view=view, **_workspace_extra(request, view, state))
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "desk/partials/workspace.html", context)
     return render(request, "desk/desk.html", context)

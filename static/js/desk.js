@@ -19,6 +19,18 @@
     if (dot) { dot.className = "ws-status " + (on ? "on" : "off"); }
     document.documentElement.dataset.ws = on ? "open" : "closed";
   }
+  // A pushed notepad for the same contact must not replace what the agent is typing:
+  // the local text is as new as the saved one or newer (autosave follows).
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "notepad") { return; }
+    var current = target.querySelector("textarea[data-interaction]");
+    var incoming = evt.detail.fragment && evt.detail.fragment.querySelector
+      ? evt.detail.fragment.querySelector("textarea[data-interaction]") : null;
+    if (current && incoming && current.dataset.interaction === incoming.dataset.interaction) {
+      evt.detail.shouldSwap = false;
+    }
+  });
   document.addEventListener("htmx:wsOpen", function () { status(true); });
   document.addEventListener("htmx:wsClose", function () { status(false); });
   document.addEventListener("htmx:wsError", function () { status(false); });

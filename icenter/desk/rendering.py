@@ -1,0 +1,60 @@
+"""Rendering of desk panels, shared by the views (HTTP answers) and the consumer (pushes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from icenter.desk import selectors
+
+# Which panels each event re-renders; "sync" is everything.
+PANELS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "sync": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
+    "call.offered": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
+    "call.updated": ("comm_info", "toolbar"),
+    "call.ended": ("comm_info", "toolbar", "workspace_history"),
+    "agent.state": ("comm_info", "toolbar"),
+    "interaction.updated": ("header", "alerts", "workspace"),
+}
+
+
+def desk_context(state: selectors.DeskState, **extra: Any) -> dict[str, Any]:
+    """The template context every desk panel may use."""
+    return {
+        "state": state,
+        "demo_tools": settings.ICENTER_DEMO_TOOLS and settings.ICENTER_CTI == "simulator",
+        "queue_numbers": settings.ICENTER_QUEUE_NUMBERS,
+        **extra,
+    }
+
+
+def render_panels(*, agent_id: int, panels: tuple[str, ...], language: str | None) -> str:
+    """Render the chosen desk panels as out-of-band htmx fragments ("" for an unknown agent)."""
+    state = selectors.desk_state_for_agent(agent_id=agent_id)
+    if state is None:
+        return ""
+    with translation.override(language):
+        return render_to_string(
+            "desk/partials/push.html", desk_context(state, panels=panels, oob=True)
+        )
+
+
+def language_from_scope(scope: dict[str, Any]) -> str:
+    """The language of a WebSocket's page, chosen the way LocaleMiddleware chooses it."""
+    supported = dict(settings.LANGUAGES)
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie in supported:
+        return str(cookie)
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    for code, _quality in translation.trans_real.parse_accept_lang_header(accept):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return str(settings.LANGUAGE_CODE)
