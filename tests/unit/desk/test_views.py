@@ -76,7 +76,7 @@ def test_the_pop_runs_the_same_number_of_queries_whatever_the_history_size(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from icenter.desk.consumers import render_panels
+    from icenter.desk.rendering import render_panels
 
     company = AccountFactory(kind="organisation")
     PhoneFactory(account=company, value="030 1234567")
