@@ -35,6 +35,7 @@ check: install
 	$(PY) -m ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --api-version v1 --validate --fail-on-warn --file /dev/null
 	$(PY) -m mypy .
 
 bench: install

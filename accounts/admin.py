@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Address, Contact, ContactPoint, CustomerGroup, Interaction
 from accounts.services import contact_point_normalize
@@ -83,4 +82,4 @@ class InteractionAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.empty_value_display = _("–")
+admin.site.empty_value_display = "–"

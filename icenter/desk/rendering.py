@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import trans_real
 
 from icenter.desk import selectors
 
@@ -50,7 +51,7 @@ def language_from_scope(scope: dict[str, Any]) -> str:
         return str(cookie)
     headers = dict(scope.get("headers") or [])
     accept = headers.get(b"accept-language", b"").decode("latin-1")
-    for code, _quality in translation.trans_real.parse_accept_lang_header(accept):
+    for code, _quality in trans_real.parse_accept_lang_header(accept):
         if code == "*":
             break
         try:
