@@ -17,6 +17,14 @@ def sync_role_permissions(**kwargs: Any) -> None:
     manager = Group.objects.filter(name="manager").first()
     if manager is not None:
         manager.permissions.add(*perms)
+        # Managers create agents and give roles; IcenterUserAdmin keeps them from
+        # granting superuser, staff or single permissions.
+        manager.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="auth", content_type__model="user"
+            ).exclude(codename="delete_user"),
+            *Permission.objects.filter(content_type__app_label="auth", codename="view_group"),
+        )
     supervisor = Group.objects.filter(name="supervisor").first()
     if supervisor is not None:
         supervisor.permissions.add(*perms.filter(codename__startswith="view_"))
