@@ -11,10 +11,9 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
 from accounts.models import Account, Contact, ContactPoint, CustomerGroup, Interaction
-from accounts.selectors import account_search
+from accounts.selectors import account_ids_search
 
-# The most accounts a `q` search narrows a list to; the search ranks nothing, so a wider
-# search text gives an arbitrary subset beyond this.
+# The most accounts a `q` search narrows a list to: the first ones by name.
 SEARCH_LIMIT = 200
 
 
@@ -44,8 +43,7 @@ class AccountFilter(filters.FilterSet):
         fields = ["customer_number", "is_vip", "kind", "customer_group"]
 
     def filter_q(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        ids = [account.pk for account in account_search(query=value, limit=SEARCH_LIMIT)]
-        return queryset.filter(pk__in=ids)
+        return queryset.filter(pk__in=account_ids_search(query=value, limit=SEARCH_LIMIT))
 
 
 class ContactFilter(filters.FilterSet):

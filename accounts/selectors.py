@@ -54,8 +54,11 @@ def _unique(accounts: list[Account]) -> list[Account]:
     return list(seen.values())
 
 
-def account_search(*, query: str, limit: int = 20) -> list[Account]:
-    """Accounts whose name, customer number, city, phone or email matches the query."""
+def account_ids_search(*, query: str, limit: int) -> list[int]:
+    """Ids of the accounts the search text finds, by name, at most `limit` of them.
+
+    It matches name, customer number, city, a contact's last name, phone or email.
+    """
     query = query.strip()[:200]
     if not query:
         return []
@@ -69,7 +72,19 @@ def account_search(*, query: str, limit: int = 20) -> list[Account]:
     phone = phone_parse(query)
     if phone.is_valid:
         condition |= Q(contact_points__normalized=phone.e164)
-    ids = list(Account.objects.filter(condition).values_list("id", flat=True).distinct()[:limit])
+    return list(
+        Account.objects.filter(condition)
+        .order_by("name", "id")
+        .values_list("id", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def account_search(*, query: str, limit: int = 20) -> list[Account]:
+    """The accounts the search text finds (see account_ids_search), by name, with addresses."""
+    ids = account_ids_search(query=query, limit=limit)
+    if not ids:
+        return []
     return list(
         Account.objects.filter(id__in=ids)
         .select_related("customer_group")

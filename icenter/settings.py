@@ -211,6 +211,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field "kind" with its own choices: one named enum for each.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountKindEnum": "accounts.models.Account.Kind",
+        "ContactPointKindEnum": "accounts.models.ContactPoint.Kind",
+        "AddressKindEnum": "accounts.models.Address.Kind",
+    },
 }
 
 # Telephony: which CTI adapter talks to the PBX, and who may post PBX events.

@@ -584,6 +584,26 @@ def test_search_finds_accounts_by_name_or_number(agent_api):
 
 
 @pytest.mark.django_db
+def test_search_gives_the_first_accounts_by_name(agent_api):
+    for name in ["Meier D", "Meier B", "Meier C", "Meier A"]:
+        AccountFactory(name=name)
+    body = agent_api.get(f"{API}/accounts/search/", {"q": "Meier", "limit": 2}).json()
+    assert [a["name"] for a in body["results"]] == ["Meier A", "Meier B"]
+
+
+@pytest.mark.django_db
+def test_search_runs_a_constant_number_of_queries(agent_api, django_assert_max_num_queries):
+    group = CustomerGroupFactory()
+    for n in range(5):
+        AddressFactory(account=AccountFactory(name=f"Meier {n}", customer_group=group))
+    agent_api.get(f"{API}/accounts/search/", {"q": "Meier"})
+    # The matching ids, the accounts, their addresses.
+    with django_assert_max_num_queries(3):
+        body = agent_api.get(f"{API}/accounts/search/", {"q": "Meier"}).json()
+    assert len(body["results"]) == 5
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("query", ["", "?q=", "?q=%20%20"])
 def test_search_without_a_search_text_is_a_clear_400(query, agent_api):
     body = assert_error_shape(agent_api.get(f"{API}/accounts/search/{query}"), 400)
@@ -633,6 +653,38 @@ def test_a_contact_is_created_changed_and_deleted(agent_api, manager_api):
     assert response.json()["position"] == "Einkauf"
     assert manager_api.delete(f"{API}/contacts/{contact_id}/").status_code == 204
     assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+def test_making_a_contact_primary_takes_the_flag_from_the_previous_one(agent_api):
+    previous = ContactFactory(is_primary=True)
+    response = agent_api.post(
+        f"{API}/contacts/",
+        {"account": previous.account_id, "last_name": "Weiß", "is_primary": True},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    new_id = response.json()["id"]
+    previous.refresh_from_db()
+    assert previous.is_primary is False
+    response = agent_api.patch(
+        f"{API}/contacts/{previous.pk}/", {"is_primary": True}, format="json"
+    )
+    assert response.status_code == 200
+    body = agent_api.get(f"{API}/accounts/{previous.account_id}/").json()
+    assert [(c["id"], c["is_primary"]) for c in body["contacts"]] == [
+        (previous.pk, True),
+        (new_id, False),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_contacts_last_name_cannot_be_emptied(agent_api):
+    contact = ContactFactory(last_name="Schröder")
+    response = agent_api.patch(f"{API}/contacts/{contact.pk}/", {"last_name": ""}, format="json")
+    assert "last_name" in assert_error_shape(response, 400)["extra"]["fields"]
+    contact.refresh_from_db()
+    assert contact.last_name == "Schröder"
 
 
 @pytest.mark.django_db
@@ -860,6 +912,26 @@ def test_only_the_interactions_agent_writes_its_notes_when_recording(agent_api, 
 
 
 @pytest.mark.django_db
+def test_a_web_form_email_nobody_handled_is_recorded_with_its_text(agent_api):
+    response = agent_api.post(
+        f"{API}/interactions/",
+        {
+            "channel": "email",
+            "direction": "inbound",
+            "agent": None,
+            "address": "kunde@example.org",
+            "subject": "Kontaktformular",
+            "notes": "Mein Router blinkt rot.",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["agent"], body["notes"], body["outcome"]) == (None, "Mein Router blinkt rot.", "")
+    assert body["notes_updated_at"] is not None
+
+
+@pytest.mark.django_db
 def test_an_interaction_handled_by_nobody_can_be_recorded(agent_api):
     response = agent_api.post(
         f"{API}/interactions/",
@@ -958,6 +1030,17 @@ def test_nobody_else_writes_notes_to_an_agents_interaction(agent_api, other_agen
     assert_error_shape(response, 403)
     interaction.refresh_from_db()
     assert interaction.notes == "Von Jörg."
+
+
+@pytest.mark.django_db
+def test_any_api_user_writes_notes_to_an_interaction_nobody_handled(supervisor_api):
+    interaction = InteractionFactory(agent=None)
+    response = supervisor_api.patch(
+        f"{API}/interactions/{interaction.pk}/", {"notes": "Rückruf erledigt."}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    interaction.refresh_from_db()
+    assert interaction.notes == "Rückruf erledigt."
 
 
 @pytest.mark.django_db
