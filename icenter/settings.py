@@ -121,12 +121,21 @@ TEMPLATES = [
 
 # Database: SQLite by default, PostgreSQL (psycopg 3) when DATABASE_URL is set.
 DATABASE_URL = envstr("DATABASE_URL")
+DB_POOL_MAX_SIZE = envint("DB_POOL_MAX_SIZE", 20)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    if DB_POOL_MAX_SIZE > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Desk renders run on a few worker threads; a pool saves a connection setup each.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {
@@ -143,7 +152,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                # redis-py's default 5 s read timeout would break the layer's blocking
+                # reads on quiet desks (redis/redis-py#4091): wait longer than they block.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "max_connections": 1000}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

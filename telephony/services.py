@@ -42,8 +42,14 @@ def agent_set_state(
 
 
 def _agent_transition(
-    agent: Agent, state: str, *, reason: str = "", at: datetime | None = None
+    agent: Agent,
+    state: str,
+    *,
+    reason: str = "",
+    at: datetime | None = None,
+    notify: bool = True,
 ) -> None:
+    """Change the state and record it; `notify=False` when the caller pushes a covering event."""
     if state not in Agent.State.values:
         raise DomainError(_("Unknown agent state “%(state)s”.") % {"state": state})
     if state == agent.state:
@@ -68,7 +74,8 @@ def _agent_transition(
         get_adapter().set_agent_state(extension=agent.extension, state=state)
     except CtiError as exc:
         logger.warning("PBX did not take state %s for %s: %s", state, agent.extension, exc)
-    push.publish(kind="agent.state", id=agent.pk, groups=[agent.group_name])
+    if notify:
+        push.publish(kind="agent.state", id=agent.pk, groups=[agent.group_name])
 
 
 def agent_login(*, user: Any) -> Agent | None:
@@ -186,7 +193,7 @@ def _offer(call: Call, agent: Agent) -> None:
     interaction = call.interaction
     interaction.agent = agent.user
     interaction.save(update_fields=["agent"])
-    _agent_transition(agent, Agent.State.RINGING, reason=call.queue)
+    _agent_transition(agent, Agent.State.RINGING, reason=call.queue, notify=False)
     agent.current_interaction = interaction
     agent.save(update_fields=["current_interaction"])
     push.publish(kind="call.offered", id=call.pk, groups=[agent.group_name])
@@ -227,7 +234,7 @@ def _handle_answered(event: CallEvent, call: Call | None) -> tuple[Call | None, 
     call.answered_at = event.at
     call.save(update_fields=["answered_at"])
     agent = Agent.objects.select_for_update().get(pk=call.agent.pk)
-    _agent_transition(agent, Agent.State.TALKING, at=event.at)
+    _agent_transition(agent, Agent.State.TALKING, at=event.at, notify=False)
     push.publish(kind="call.updated", id=call.pk, groups=[agent.group_name])
     return call, "answered"
 
@@ -270,9 +277,9 @@ def _handle_ended(event: CallEvent, call: Call | None) -> tuple[Call | None, str
     if call.agent is not None:
         agent = Agent.objects.select_for_update().get(pk=call.agent.pk)
         if was in {Call.Status.TALKING, Call.Status.HELD}:
-            _agent_transition(agent, Agent.State.WRAP_UP, at=call.ended_at)
+            _agent_transition(agent, Agent.State.WRAP_UP, at=call.ended_at, notify=False)
         elif was == Call.Status.RINGING and agent.state == Agent.State.RINGING:
-            _agent_transition(agent, Agent.State.READY, reason="caller hung up")
+            _agent_transition(agent, Agent.State.READY, reason="caller hung up", notify=False)
             _dispatch_queued_call_to(agent)
         push.publish(kind="call.ended", id=call.pk, groups=[agent.group_name])
     return call, "abandoned" if not answered else "ended"
