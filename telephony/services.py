@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -155,7 +155,8 @@ def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, s
         logger.info("call %s: calling number %r is %s", event.call_id, event.ani, number.error)
     target = _target_agent(event)
     if target is None and (event.agent or _is_extension(event.dnis)):
-        return call, f"no agent with extension {event.agent or event.dnis}; the call waits"
+        extension = event.agent or event.dnis
+        return call, f"extension {extension} is unknown or not ready; the call waits"
     if target is None:
         target = routing.agent_pick_for_call(account=identification.account)
     if target is None:
@@ -202,8 +203,6 @@ def _offer(call: Call, agent: Agent) -> None:
 def _dispatch_queued_call_to(agent: Agent) -> None:
     """Give a ready agent the call that has waited longest, if any."""
     queued = Call.objects.filter(status=Call.Status.QUEUED).order_by("offered_at", "id")
-    from django.db import connection
-
     if connection.features.has_select_for_update_skip_locked:
         queued = queued.select_for_update(skip_locked=True, of=("self",))
     call = queued.select_related("interaction").first()
