@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
 import math
 import os
-import pwd
 import resource
 import shutil
 import signal
@@ -30,6 +28,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# The throwaway PostgreSQL helpers are the test suite's; benchmarks reuse them.
+from tests.pg_cluster import as_postgres, free_port, init_cluster, postgres_bin_dir  # noqa: E402
+
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 DAPHNE = str(VENV_BIN / "daphne") if (VENV_BIN / "daphne").exists() else "daphne"
@@ -46,12 +50,6 @@ def log(message: str) -> None:
 
 def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=False), flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def raise_nofile(wanted: int = 65536) -> int:
@@ -167,56 +165,21 @@ def _terminate(process: subprocess.Popen[Any], timeout: float) -> None:
         process.wait(5)
 
 
-def postgres_bin_dir() -> Path | None:
-    for initdb in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):
-        return Path(initdb).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run it as the postgres system user then."""
-    if os.geteuid() != 0:
-        return command
-    return ["runuser", "-u", "postgres", "--", *command]
-
-
 def start_postgres(stack: Stack, *, max_connections: int = 300) -> str | None:
     """A throwaway cluster listening on 127.0.0.1; its URL, or None without PostgreSQL binaries."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         return None
     base = os.path.join(stack.base, "pg")
-    data, sockets = os.path.join(base, "data"), os.path.join(base, "run")
-    os.makedirs(sockets)
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam("postgres")
-        for path in (base, sockets):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    result = subprocess.run(
-        _as_postgres(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SetupError(f"initdb failed: {result.stderr.strip()[-2000:]}")
+    os.makedirs(base)
+    try:
+        data, sockets = init_cluster(bin_dir, base)
+    except subprocess.CalledProcessError as exc:
+        raise SetupError(f"initdb failed: {(exc.stderr or '').strip()[-2000:]}") from None
     port = free_port()
     logfile = os.path.join(base, "postgres.log")
     process = subprocess.Popen(
-        _as_postgres(
+        as_postgres(
             [
                 str(bin_dir / "postgres"),
                 "-D",
@@ -251,7 +214,7 @@ def start_postgres(stack: Stack, *, max_connections: int = 300) -> str | None:
             raise SetupError(f"postgres exited: {_tail(logfile)}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
             ready = subprocess.run(
-                _as_postgres([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)]),
+                as_postgres([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)]),
                 capture_output=True,
                 check=False,
             )

@@ -24,7 +24,7 @@ import pytest
 _cluster: dict[str, str] = {}
 
 
-def _bin_dir() -> Path | None:
+def postgres_bin_dir() -> Path | None:
     for initdb in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):
         return Path(initdb).parent
     initdb = shutil.which("initdb")
@@ -37,24 +37,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_postgres(command: list[str]) -> list[str]:
+def as_postgres(command: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run it as the postgres system user then."""
     if os.geteuid() != 0:
         return command
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-def start_cluster(bin_dir: Path) -> tuple[str, str]:
-    """Initialise and start a cluster in a temporary folder; return (url, data_dir)."""
-    base = tempfile.mkdtemp(prefix="icenter-pg-")
+def init_cluster(bin_dir: Path, base: str) -> tuple[str, str]:
+    """initdb a cluster under `base` (owned by postgres when we are root); (data, socket dir)."""
     data, sockets = os.path.join(base, "data"), os.path.join(base, "run")
-    os.mkdir(sockets)
+    os.makedirs(sockets, exist_ok=True)
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
         for path in (base, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     subprocess.run(
-        _as_postgres(
+        as_postgres(
             [
                 str(bin_dir / "initdb"),
                 "-D",
@@ -69,14 +68,22 @@ def start_cluster(bin_dir: Path) -> tuple[str, str]:
         ),
         check=True,
         capture_output=True,
+        text=True,
     )
+    return data, sockets
+
+
+def start_cluster(bin_dir: Path) -> tuple[str, str]:
+    """Initialise and start a cluster in a temporary folder; return (url, data_dir)."""
+    base = tempfile.mkdtemp(prefix="icenter-pg-")
+    data, sockets = init_cluster(bin_dir, base)
     port = free_port()
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres(
+        as_postgres(
             [
                 str(bin_dir / "pg_ctl"),
                 "-D",
@@ -97,7 +104,7 @@ def start_cluster(bin_dir: Path) -> tuple[str, str]:
 
 def stop_cluster(bin_dir: Path, data: str) -> None:
     subprocess.run(
-        _as_postgres([str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"]),
+        as_postgres([str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"]),
         capture_output=True,
     )
     shutil.rmtree(os.path.dirname(data), ignore_errors=True)
@@ -110,7 +117,7 @@ def pytest_load_initial_conftests(
     if os.environ.get("DATABASE_URL"):
         _cluster["source"] = "DATABASE_URL"
     else:
-        bin_dir = _bin_dir()
+        bin_dir = postgres_bin_dir()
         if bin_dir is None:
             if os.environ.get("CI") == "true":
                 raise pytest.UsageError("CI=true but no PostgreSQL binaries (initdb) are installed")
