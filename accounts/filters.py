@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -71,6 +71,19 @@ class InteractionFilter(filters.FilterSet):
         label="Only interactions that started before this time (ISO 8601).",
     )
 
+    q = filters.CharFilter(
+        method="filter_q", label="Words that must all occur in subject, notes or address."
+    )
+
     class Meta:
         model = Interaction
         fields = ["account", "contact", "channel", "direction", "agent", "outcome"]
+
+    def filter_q(
+        self, queryset: QuerySet[Interaction], name: str, value: str
+    ) -> QuerySet[Interaction]:
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(subject__icontains=word) | Q(notes__icontains=word) | Q(address__icontains=word)
+            )
+        return queryset

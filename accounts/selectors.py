@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
 
-from accounts.models import Account, Address, Contact, ContactPoint, Interaction
+from accounts.models import (
+    Account,
+    Address,
+    Contact,
+    ContactPoint,
+    Interaction,
+    Ticket,
+    TicketAttachment,
+    TicketChange,
+    TicketMessage,
+)
 from accounts.phone import ParsedNumber, phone_parse
 
 # Direct-dial numbers are the switchboard number plus a few digits.
@@ -55,42 +69,34 @@ def _unique(accounts: list[Account]) -> list[Account]:
 
 
 def account_ids_search(*, query: str, limit: int) -> list[int]:
-    """Ids of the accounts the search text finds, by name, at most `limit` of them.
+    """Ids of the accounts the search text finds, best match first, at most `limit` of them.
 
-    It matches name, customer number, city, a contact's last name, phone or email.
+    Names, contacts' names, cities and streets match phonetically and with typos
+    ("Mayer" finds "Meier", "Mueller" finds "Müller"); customer number, phone and
+    email match exactly. The engine is the knowledge app's search (knowledge.selectors).
     """
-    query = query.strip()[:200]
-    if not query:
+    from knowledge.selectors import account_order_by_score, account_scores_by_name
+
+    scores = account_scores_by_name(query=query, limit=max(limit * 3, 30))
+    if not scores:
         return []
-    condition = (
-        Q(name__icontains=query)
-        | Q(customer_number__iexact=query)
-        | Q(addresses__city__icontains=query)
-        | Q(contacts__last_name__icontains=query)
-        | Q(contact_points__normalized__iexact=query.lower())
-    )
-    phone = phone_parse(query)
-    if phone.is_valid:
-        condition |= Q(contact_points__normalized=phone.e164)
-    return list(
-        Account.objects.filter(condition)
-        .order_by("name", "id")
-        .values_list("id", flat=True)
-        .distinct()[:limit]
-    )
+    accounts = Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]).only("name")
+    return [a.pk for a in account_order_by_score(list(accounts), scores)][:limit]
 
 
 def account_search(*, query: str, limit: int = 20) -> list[Account]:
-    """The accounts the search text finds (see account_ids_search), by name, with addresses."""
-    ids = account_ids_search(query=query, limit=limit)
-    if not ids:
+    """The accounts the search text finds (see account_ids_search), best first, with addresses."""
+    from knowledge.selectors import account_order_by_score, account_scores_by_name
+
+    scores = account_scores_by_name(query=query, limit=max(limit * 3, 30))
+    if not scores:
         return []
-    return list(
-        Account.objects.filter(id__in=ids)
-        .select_related("customer_group")
-        .prefetch_related(_main_addresses())
-        .order_by("name", "id")
+    accounts = Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]).select_related(
+        "customer_group"
     )
+    best = account_order_by_score(list(accounts), scores)[:limit]
+    prefetch_related_objects(best, _main_addresses())
+    return best
 
 
 def _main_addresses() -> Prefetch:  # type: ignore[type-arg]
@@ -118,10 +124,158 @@ def account_get_for_desk(*, account_id: int) -> Account | None:
     )
 
 
-def interaction_list_for_account(*, account_id: int) -> QuerySet[Interaction]:
-    """The account's interaction history, newest first (slice it to page)."""
+@dataclass(frozen=True)
+class HistoryFilter:
+    """What the agent searches the interaction history for: text, channel, direction."""
+
+    query: str = ""
+    channel: str = ""
+    direction: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> HistoryFilter:
+        """Read the filter from request parameters; unknown values are ignored."""
+        channel = params.get("channel", "")
+        direction = params.get("direction", "")
+        return cls(
+            query=" ".join(str(params.get("hq", "")).split())[:200],
+            channel=channel if channel in Interaction.Channel.values else "",
+            direction=direction if direction in Interaction.Direction.values else "",
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.query or self.channel or self.direction)
+
+    @property
+    def querystring(self) -> str:
+        """The filter as URL parameters for the pager links ("" when none)."""
+        params = {"hq": self.query, "channel": self.channel, "direction": self.direction}
+        return urlencode({key: value for key, value in params.items() if value})
+
+
+def interaction_list_for_account(
+    *, account_id: int, history_filter: HistoryFilter | None = None
+) -> QuerySet[Interaction]:
+    """The account's interaction history across channels, newest first, optionally searched
+    (slice it to page; every page costs the same queries)."""
+    interactions = Interaction.objects.filter(account_id=account_id)
+    if history_filter is not None:
+        if history_filter.channel:
+            interactions = interactions.filter(channel=history_filter.channel)
+        if history_filter.direction:
+            interactions = interactions.filter(direction=history_filter.direction)
+        for word in history_filter.query.split()[:5]:
+            interactions = interactions.filter(
+                Q(subject__icontains=word) | Q(notes__icontains=word) | Q(address__icontains=word)
+            )
+    return interactions.select_related("agent", "contact").order_by("-started_at", "-id")
+
+
+# -- tickets -----------------------------------------------------------------------------------
+
+OPEN_TICKETS_ON_DESK = 10
+
+
+def _ticket_base() -> QuerySet[Ticket]:
+    return Ticket.objects.select_related(
+        "account", "category", "category__parent", "assigned_agent", "assigned_group", "outage"
+    )
+
+
+def ticket_list_open_for_account(
+    *, account_id: int, limit: int = OPEN_TICKETS_ON_DESK
+) -> list[Ticket]:
+    """The account's open tickets, most urgent due date first (one query)."""
+    return list(
+        _ticket_base()
+        .filter(account_id=account_id, status__in=Ticket.OPEN_STATUSES)
+        .order_by(F("resolution_due_at").asc(nulls_last=True), "-created_at", "-id")[:limit]
+    )
+
+
+def ticket_list(
+    *,
+    status: str = "",
+    open_only: bool = False,
+    assigned_to: int | None = None,
+    group_of_agent: int | None = None,
+    account_id: int | None = None,
+    query: str = "",
+) -> QuerySet[Ticket]:
+    """Tickets for the desk's list and the API, newest first; slice it to page."""
+    tickets = _ticket_base().order_by("-created_at", "-id")
+    if status:
+        tickets = tickets.filter(status=status)
+    elif open_only:
+        tickets = tickets.filter(status__in=Ticket.OPEN_STATUSES)
+    if assigned_to is not None:
+        tickets = tickets.filter(assigned_agent_id=assigned_to)
+    if group_of_agent is not None:
+        tickets = tickets.filter(assigned_group__members=group_of_agent)
+    if account_id is not None:
+        tickets = tickets.filter(account_id=account_id)
+    query = query.strip()[:200]
+    if query:
+        tickets = tickets.filter(
+            Q(number__iexact=query)
+            | Q(subject__icontains=query)
+            | Q(account__name__icontains=query)
+        )
+    return tickets
+
+
+def ticket_get(*, ticket_id: int) -> Ticket | None:
+    """One ticket with its messages, files and audit trail, in a fixed number of queries."""
     return (
-        Interaction.objects.filter(account_id=account_id)
-        .select_related("agent", "contact")
-        .order_by("-started_at", "-id")
+        _ticket_base()
+        .select_related("contact", "interaction", "created_by", "sla_policy")
+        .prefetch_related(
+            Prefetch("messages", queryset=TicketMessage.objects.select_related("author")),
+            Prefetch(
+                "attachments", queryset=TicketAttachment.objects.select_related("uploaded_by")
+            ),
+            Prefetch("changes", queryset=TicketChange.objects.select_related("actor")),
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class SlaSummary:
+    warning: int = 0
+    breached: int = 0
+
+
+def ticket_sla_summary_for_agent(*, user_id: int, now: datetime | None = None) -> SlaSummary:
+    """How many of the agent's open tickets are close to or past an SLA due date (one query)."""
+    now = now or timezone.now()
+    pending_first = Q(first_responded_at__isnull=True)
+    breached = (pending_first & Q(first_response_due_at__lte=now)) | Q(resolution_due_at__lte=now)
+    warning = (pending_first & Q(first_response_warn_at__lte=now)) | Q(resolution_warn_at__lte=now)
+    counts = Ticket.objects.filter(
+        assigned_agent_id=user_id, status__in=Ticket.OPEN_STATUSES
+    ).aggregate(
+        breached=Count("pk", filter=breached),
+        warning=Count("pk", filter=warning & ~breached),
+    )
+    return SlaSummary(warning=counts["warning"] or 0, breached=counts["breached"] or 0)
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+
+
+def callback_list_for_account(*, account_id: int, limit: int = 10) -> list[Any]:
+    """The account's callbacks that are still to be made, soonest first (one query)."""
+    from telephony.models import WorkItem
+
+    return list(
+        WorkItem.objects.filter(
+            account_id=account_id,
+            channel=WorkItem.Channel.CALLBACK,
+            status__in=[WorkItem.Status.QUEUED, WorkItem.Status.OFFERED],
+        )
+        .select_related("preferred_agent__user", "agent_group")
+        .order_by("not_before", "id")[:limit]
     )

@@ -11,7 +11,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from icenter import ticker  # noqa: E402
 from icenter.desk.routing import websocket_urlpatterns  # noqa: E402
+
+# Periodic tasks run in this process when there is no Celery beat (the embedded setup).
+ticker.start()
 
 application = ProtocolTypeRouter(
     {

@@ -169,6 +169,14 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # ACD timers: wrap-up end, overflow, ring-no-answer, VIP reservations, due callbacks.
+    "acd-tick": {"task": "telephony.acd_tick", "schedule": 1.0},
+    # Ticket SLA: warn before a breach and escalate when due (idempotent, cheap when idle).
+    "ticket-sla-check": {"task": "accounts.ticket_sla_check", "schedule": 60.0},
+    # Webhooks: send due deliveries and retries (new ones are also sent at once with Redis).
+    "webhook-deliver-due": {"task": "telephony.webhook_deliver_due", "schedule": 10.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -231,6 +239,15 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": "accounts.models.Account.Kind",
         "ContactPointKindEnum": "accounts.models.ContactPoint.Kind",
         "AddressKindEnum": "accounts.models.Address.Kind",
+        "SolutionStatusEnum": "knowledge.models.Solution.Status",
+        "TicketStatusEnum": "accounts.models.Ticket.Status",
+        "AgentStateEnum": "telephony.models.Agent.State",
+        "AgentStateInputEnum": "telephony.api.SETTABLE_STATES",
+        "CallDirectionEnum": "telephony.models.Call.Direction",
+        "InteractionDirectionEnum": "accounts.models.Interaction.Direction",
+        "InteractionChannelEnum": "accounts.models.Interaction.Channel",
+        "WorkItemChannelEnum": "telephony.models.WorkItem.Channel",
+        "SkillLevelEnum": "telephony.models.LEVEL_CHOICES",
     },
 }
 
@@ -243,9 +260,51 @@ if not ICENTER_CTI_TOKEN and DEBUG:
 
     ICENTER_CTI_TOKEN = hashlib.sha256(f"cti:{SECRET_KEY}".encode()).hexdigest()
 ICENTER_CTI_ALLOWED_NETWORKS = envlist("ICENTER_CTI_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+# Who runs the periodic tasks: "celery" (beat + workers, with REDIS_URL), "thread" (inside the
+# web process, the embedded default) or "off" (tests drive the timers themselves).
+ICENTER_TICKER = envstr("ICENTER_TICKER", "celery" if REDIS_URL else "thread")
 ICENTER_QUEUE_NUMBERS = envlist("ICENTER_QUEUE_NUMBERS", "7000")
+# ICENTER_CTI=kamailio: Kamailio's JSON-RPC (deploy/kamailio/kamailio.cfg, RPC_PORT), the bearer
+# token it wants (its APP_TOKEN; by default the same as ICENTER_CTI_TOKEN), seconds to wait for
+# an answer, and its SIP address (host:port) for click-to-dial Refer-To URIs.
+ICENTER_KAMAILIO_RPC_URL = envstr("ICENTER_KAMAILIO_RPC_URL", "http://127.0.0.1:5064/RPC")
+ICENTER_KAMAILIO_RPC_TOKEN = envstr("ICENTER_KAMAILIO_RPC_TOKEN", ICENTER_CTI_TOKEN)
+ICENTER_KAMAILIO_RPC_TIMEOUT = envint("ICENTER_KAMAILIO_RPC_TIMEOUT", 3)
+ICENTER_KAMAILIO_SIP_DOMAIN = envstr("ICENTER_KAMAILIO_SIP_DOMAIN", "127.0.0.1:5060")
+# ICENTER_CTI=asterisk: the Asterisk manager (AMI) user of deploy/asterisk/manager.conf.
+ICENTER_ASTERISK_HOST = envstr("ICENTER_ASTERISK_HOST", "127.0.0.1")
+ICENTER_ASTERISK_PORT = envint("ICENTER_ASTERISK_PORT", 5038)
+ICENTER_ASTERISK_USER = envstr("ICENTER_ASTERISK_USER", "icenter")
+ICENTER_ASTERISK_SECRET = envstr("ICENTER_ASTERISK_SECRET")
+# Webhooks for call events: how long one attempt may take and how often to try.
+ICENTER_WEBHOOK_TIMEOUT = envint("ICENTER_WEBHOOK_TIMEOUT", 10)
+ICENTER_WEBHOOK_MAX_ATTEMPTS = envint("ICENTER_WEBHOOK_MAX_ATTEMPTS", 8)
 # Shown in the desk when the demo controls (simulate a call) are available.
 ICENTER_DEMO_TOOLS = envbool("ICENTER_DEMO_TOOLS", DEBUG)
+
+# Customer service: the largest file an agent may attach to a ticket.
+ICENTER_ATTACHMENT_MAX_BYTES = envint("ICENTER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# SMS to customers: "console" (log only, the default), "file" (JSON lines in ICENTER_SMS_FILE)
+# or "http" (a JSON gateway at ICENTER_SMS_HTTP_URL with a bearer token), or a dotted path.
+ICENTER_SMS_BACKEND = envstr("ICENTER_SMS_BACKEND", "console")
+ICENTER_SMS_SENDER = envstr("ICENTER_SMS_SENDER", "icenter")
+ICENTER_SMS_FILE = envstr("ICENTER_SMS_FILE", str(BASE_DIR / "sms-outbox.jsonl"))
+ICENTER_SMS_HTTP_URL = envstr("ICENTER_SMS_HTTP_URL")
+ICENTER_SMS_HTTP_TOKEN = envstr("ICENTER_SMS_HTTP_TOKEN")
+# Email to customers goes through Django's email backends: the console in development.
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "service@example.de")
 
 # Security: strict by default when DEBUG is off (manage.py check --deploy is clean).
 SESSION_COOKIE_HTTPONLY = True

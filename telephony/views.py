@@ -17,6 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from icenter.errors import DomainError
 from telephony import services
 from telephony.cti.base import CallEvent, CtiError, get_adapter
 
@@ -68,6 +69,63 @@ def cti_event(request: HttpRequest) -> JsonResponse:
         event = CallEvent.from_dict(_json_body(request))
     except CtiError as exc:
         logger.warning("bad CTI event: %s", exc.message)
+        return _error(exc.message, 400)
+    call = services.call_event_handle(event=event)
+    return JsonResponse(_call_summary(call))
+
+
+@csrf_exempt
+@require_POST
+def kamailio_route(request: HttpRequest) -> JsonResponse:
+    """Kamailio asks which extension rings for a queue call; answers ring / wait / closed.
+
+    Any answer but 200 makes Kamailio ring its configured fallback extension.
+    """
+    refusal = _refusal(request)
+    if refusal is not None:
+        return refusal
+    from telephony.cti.kamailio import RouteRequest
+
+    try:
+        question = RouteRequest.from_dict(_json_body(request))
+    except CtiError as exc:
+        logger.warning("bad Kamailio route request: %s", exc.message)
+        return _error(exc.message, 400)
+    try:
+        decision = services.call_route(
+            call_id=question.call_id, ani=question.ani, dnis=question.dnis
+        )
+    except DomainError as exc:
+        logger.error("no route for call %s: %s", question.call_id, exc.message)
+        return _error(exc.message, 503)
+    return JsonResponse(
+        {
+            "action": decision.action,
+            "extension": decision.extension,
+            "announcement": decision.announcement,
+            "position": decision.position,
+            "call_id": question.call_id,
+        }
+    )
+
+
+@csrf_exempt
+@require_POST
+def kamailio_event(request: HttpRequest) -> JsonResponse:
+    """Kamailio reports a call event (a CallEvent as JSON) or its own start (`pbx_started`)."""
+    refusal = _refusal(request)
+    if refusal is not None:
+        return refusal
+    from telephony.cti.kamailio import PBX_STARTED, calls_lost_at_restart
+
+    try:
+        data = _json_body(request)
+        if isinstance(data, dict) and data.get("kind") == PBX_STARTED:
+            logger.warning("Kamailio (re)started: ending calls it was holding")
+            return JsonResponse({"ended": calls_lost_at_restart()})
+        event = CallEvent.from_dict(data)
+    except CtiError as exc:
+        logger.warning("bad Kamailio event: %s", exc.message)
         return _error(exc.message, 400)
     call = services.call_event_handle(event=event)
     return JsonResponse(_call_summary(call))

@@ -89,7 +89,11 @@ class Published:
 
 @pytest.fixture
 def capture_events(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
-    """Record every desk event a service publishes (and still publish it)."""
+    """Record every desk event a service publishes to agents (and still publish it).
+
+    The wallboard's `supervisors` group is left out here: desk tests read as what each agent
+    receives; wallboard tests look at the supervisors' group themselves.
+    """
     from icenter.desk import push
 
     captured: list[Published] = []
@@ -97,7 +101,9 @@ def capture_events(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
 
     def recording(*, kind: Any, id: int, groups: Any) -> None:
         groups = list(groups)
-        captured.append(Published(kind=kind, id=id, groups=groups))
+        to_agents = [group for group in groups if group != push.SUPERVISORS]
+        if to_agents:
+            captured.append(Published(kind=kind, id=id, groups=to_agents))
         original(kind=kind, id=id, groups=groups)
 
     monkeypatch.setattr(push, "publish", recording)

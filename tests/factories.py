@@ -98,3 +98,15 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     started_at = factory.LazyFunction(timezone.now)
     outcome = Interaction.Outcome.COMPLETED
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket stored directly (no SLA, no audit row); use accounts.services.ticket_create
+    when the test is about what creating a ticket does."""
+
+    class Meta:
+        model = "accounts.Ticket"
+
+    number = factory.Sequence(lambda n: f"T9{n:06d}")
+    account = factory.SubFactory(AccountFactory)
+    subject = factory.Sequence(lambda n: f"Kein Internet seit gestern ({n})")

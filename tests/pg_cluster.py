@@ -23,6 +23,9 @@ import pytest
 
 _cluster: dict[str, str] = {}
 
+# Tests drive the periodic tasks themselves; no ticker thread in the test process.
+os.environ.setdefault("ICENTER_TICKER", "off")
+
 
 def postgres_bin_dir() -> Path | None:
     for initdb in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):

@@ -8,5 +8,13 @@ through accounts.services.
 from accounts.api.accounts import AccountViewSet
 from accounts.api.contacts import ContactPointViewSet, ContactViewSet
 from accounts.api.interactions import InteractionViewSet
+from accounts.api.tickets import TicketCategoryViewSet, TicketViewSet
 
-__all__ = ["AccountViewSet", "ContactPointViewSet", "ContactViewSet", "InteractionViewSet"]
+__all__ = [
+    "AccountViewSet",
+    "ContactPointViewSet",
+    "ContactViewSet",
+    "InteractionViewSet",
+    "TicketCategoryViewSet",
+    "TicketViewSet",
+]

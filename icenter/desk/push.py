@@ -23,7 +23,13 @@ DeskEventKind = Literal[
     "call.ended",
     "agent.state",
     "interaction.updated",
+    "ticket.updated",
+    "work_item.offered",
+    "work_item.updated",
 ]
+
+# Every supervisor's wallboard listens here; agents' own groups are `agent.<id>`.
+SUPERVISORS = "supervisors"
 
 
 class DeskEvent(TypedDict):

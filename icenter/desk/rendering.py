@@ -19,6 +19,12 @@ PANELS_BY_KIND: dict[str, tuple[str, ...]] = {
     "call.ended": ("comm_info", "toolbar", "workspace_history"),
     "agent.state": ("comm_info", "toolbar"),
     "interaction.updated": ("header", "alerts", "workspace"),
+    # A ticket of this agent changed (SLA warning, escalation, assignment): alerts only,
+    # so that the view the agent is working in stays as it is.
+    "ticket.updated": ("alerts",),
+    # A callback or other work item was offered to the agent or changed.
+    "work_item.offered": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
+    "work_item.updated": ("comm_info", "toolbar"),
 }
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Count, Min
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import selectors as account_selectors
 from accounts.models import Account, Interaction
 from accounts.phone import ParsedNumber, phone_parse
-from telephony.models import Agent, Call
+from telephony import routing
+from telephony.models import Agent, Call, NotReadyReason, Queue, WorkItem, WrapUpCode
 
 RECENT_INTERACTIONS = 10
 
@@ -19,6 +23,14 @@ RECENT_INTERACTIONS = 10
 class Alert:
     severity: str  # "info" | "warning" | "danger"
     text: str
+
+
+@dataclass
+class QueueStatus:
+    queue_id: int
+    name: str
+    waiting: int
+    longest_wait_since: datetime | None
 
 
 @dataclass
@@ -34,6 +46,16 @@ class DeskState:
     recent_interactions: list[Interaction] = field(default_factory=list)
     open_tickets: list[Any] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    # Telephony: the voice work item on the agent's line, the consultation running for the
+    # call, figures of the agent's queues, and the choices the toolbar offers.
+    work_item: WorkItem | None = None
+    consultation: Call | None = None
+    queues: list[QueueStatus] = field(default_factory=list)
+    reasons: list[NotReadyReason] = field(default_factory=list)
+    wrap_up_codes: list[WrapUpCode] = field(default_factory=list)
+    transfer_agents: list[Agent] = field(default_factory=list)
+    transfer_queues: list[Queue] = field(default_factory=list)
+    sla: account_selectors.SlaSummary = field(default_factory=account_selectors.SlaSummary)
 
     @property
     def is_unknown_caller(self) -> bool:
@@ -74,8 +96,68 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
                 :RECENT_INTERACTIONS
             ]
         )
+        state.open_tickets = account_selectors.ticket_list_open_for_account(
+            account_id=state.account.pk
+        )
+    state.sla = account_selectors.ticket_sla_summary_for_agent(user_id=agent.user_id)
+    _telephony(state)
     state.alerts = _alerts(state)
     return state
+
+
+def _telephony(state: DeskState) -> None:
+    """What the toolbar and comm-info need, in a fixed number of queries."""
+    agent = state.agent
+    state.work_item = (
+        WorkItem.objects.filter(
+            agent=agent,
+            channel__in=WorkItem.VOICE,
+            status__in=[WorkItem.Status.OFFERED, WorkItem.Status.ACCEPTED],
+        )
+        .select_related("account", "wrap_up_code")
+        .first()
+    )
+    if state.work_item is None and agent.state == Agent.State.WRAP_UP:
+        # During wrap-up the agent codes the contact that just ended.
+        state.work_item = (
+            WorkItem.objects.filter(agent=agent, channel__in=WorkItem.VOICE)
+            .select_related("account", "wrap_up_code")
+            .order_by("-finished_at", "-id")
+            .first()
+        )
+    if state.call is not None and state.call.is_live:
+        state.consultation = (
+            Call.objects.filter(consult_for=state.call)
+            .exclude(status=Call.Status.ENDED)
+            .select_related("agent__user")
+            .first()
+        )
+    queue_ids = routing.queue_ids_for_agent(agent=agent)
+    waiting = {
+        row["queue_id"]: row
+        for row in WorkItem.objects.filter(status=WorkItem.Status.QUEUED, queue_id__in=queue_ids)
+        .values("queue_id")
+        .annotate(waiting=Count("id"), since=Min("enqueued_at"))
+    }
+    state.queues = [
+        QueueStatus(
+            queue_id=queue.pk,
+            name=queue.name,
+            waiting=waiting.get(queue.pk, {}).get("waiting", 0),
+            longest_wait_since=waiting.get(queue.pk, {}).get("since"),
+        )
+        for queue in Queue.objects.filter(pk__in=queue_ids).order_by("-priority", "name")
+    ]
+    state.reasons = list(NotReadyReason.objects.filter(is_active=True))
+    state.wrap_up_codes = list(WrapUpCode.objects.filter(is_active=True))
+    if state.call is not None and state.call.is_live and state.call.status != Call.Status.RINGING:
+        state.transfer_agents = list(
+            Agent.objects.filter(state=Agent.State.READY)
+            .exclude(pk=agent.pk)
+            .select_related("user")
+            .order_by("extension")[:50]
+        )
+        state.transfer_queues = list(Queue.objects.filter(is_active=True).exclude(number=""))
 
 
 def _alerts(state: DeskState) -> list[Alert]:
@@ -90,6 +172,30 @@ def _alerts(state: DeskState) -> list[Alert]:
                 "info",
                 _("The calling number “%(raw)s” is not a valid phone number.")
                 % {"raw": state.call.ani},
+            )
+        )
+    if state.sla.breached:
+        alerts.append(
+            Alert(
+                "danger",
+                ngettext(
+                    "%(count)d of your tickets is past its SLA due date.",
+                    "%(count)d of your tickets are past their SLA due date.",
+                    state.sla.breached,
+                )
+                % {"count": state.sla.breached},
+            )
+        )
+    if state.sla.warning:
+        alerts.append(
+            Alert(
+                "warning",
+                ngettext(
+                    "%(count)d of your tickets is close to its SLA due date.",
+                    "%(count)d of your tickets are close to their SLA due date.",
+                    state.sla.warning,
+                )
+                % {"count": state.sla.warning},
             )
         )
     if state.candidates:

@@ -29,14 +29,15 @@ from icenter import roles
 from icenter.desk import selectors
 from icenter.desk.rendering import PANELS_BY_KIND, desk_context
 from icenter.errors import DomainError
+from scripting.desk import workspace_context as script_workspace_context
 from telephony import services as telephony_services
 from telephony.cti.base import get_adapter
-from telephony.models import Agent
+from telephony.models import Agent, Queue, WorkItem
 
 logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
-WORKSPACE_VIEWS = ("account", "history", "search")
+WORKSPACE_VIEWS = ("account", "history", "search", "script", "knowledge")
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -61,9 +62,12 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each role where it works: agents to the desk, managers to the admin."""
+    """Send each role where it works: agents to the desk, supervisors to the wallboard,
+    managers to the admin."""
     if roles.user_has_role(request.user, roles.AGENT):
         return redirect("desk:desk")
+    if roles.user_has_role(request.user, roles.SUPERVISOR):
+        return redirect("wallboard")
     if request.user.is_staff:
         return redirect("admin:index")
     return render(request, "desk/forbidden.html", status=403)
@@ -118,14 +122,24 @@ def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
 
 def _workspace_extra(request: HttpRequest, view: str, state: selectors.DeskState) -> dict[str, Any]:
     if view == "history" and state.account is not None:
+        history_filter = account_selectors.HistoryFilter.from_query(request.GET)
         paginator = Paginator(
-            account_selectors.interaction_list_for_account(account_id=state.account.pk),
+            account_selectors.interaction_list_for_account(
+                account_id=state.account.pk, history_filter=history_filter
+            ),
             HISTORY_PAGE_SIZE,
         )
-        return {"history_page": paginator.get_page(request.GET.get("page"))}
+        return {
+            "history_page": paginator.get_page(request.GET.get("page")),
+            "history_filter": history_filter,
+        }
     if view == "search":
         query = request.GET.get("q", "")
         return {"query": query, "results": account_selectors.account_search(query=query)}
+    if view == "script":
+        return script_workspace_context(
+            user=request.user, interaction=state.interaction, account=state.account
+        )
     return {}
 
 
@@ -139,12 +153,15 @@ def _int(value: Any) -> int | None:
 @agent_required
 @require_POST
 def call_action(request: HttpRequest, agent: Agent, call_pk: int, action: str) -> HttpResponse:
-    """Toolbar buttons: accept, hang up, hold, retrieve."""
+    """Toolbar buttons: accept, reject, hang up, hold, retrieve, complete or end a consultation."""
     commands = {
         "accept": telephony_services.call_accept,
+        "reject": telephony_services.call_reject,
         "hangup": telephony_services.call_hangup,
         "hold": telephony_services.call_hold,
         "retrieve": telephony_services.call_retrieve,
+        "consult-complete": telephony_services.call_consult_complete,
+        "consult-cancel": telephony_services.call_consult_cancel,
     }
     command = commands.get(action)
     if command is None:
@@ -276,3 +293,73 @@ def simulate_call(request: HttpRequest, agent: Agent) -> HttpResponse:
     if agent.state != Agent.State.RINGING:
         message = _("The call waits in the queue until you are ready.")
     return _panels(request, agent, "call.offered", message=message)
+
+
+@agent_required
+@require_POST
+def transfer(request: HttpRequest, agent: Agent, call_pk: int) -> HttpResponse:
+    """Transfer the call to a colleague or a queue, at once (blind) or after talking (consult)."""
+    target = request.POST.get("target", "")
+    mode = request.POST.get("mode", "blind")
+    kind, _sep, raw_id = target.partition(":")
+    target_id = _int(raw_id)
+    target_agent = Agent.objects.filter(pk=target_id).first() if kind == "agent" else None
+    queue = Queue.objects.filter(pk=target_id).first() if kind == "queue" else None
+    try:
+        if target_agent is None and queue is None:
+            raise DomainError(_("Choose a colleague or a queue to transfer to."))
+        if mode == "consult":
+            if target_agent is None:
+                raise DomainError(_("A consultation needs a colleague, not a queue."))
+            telephony_services.call_consult_start(
+                agent=agent, call_pk=call_pk, target_agent=target_agent
+            )
+        else:
+            telephony_services.call_transfer_blind(
+                agent=agent, call_pk=call_pk, target_agent=target_agent, queue=queue
+            )
+    except DomainError as exc:
+        return _refused(request, agent, exc)
+    return _panels(request, agent, "call.offered")
+
+
+@agent_required
+@require_POST
+def dial(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """Click-to-dial: any phone number on the desk, or a callback offered to the agent."""
+    number = request.POST.get("number", "").strip()[:40]
+    item_id = _int(request.POST.get("work_item"))
+    item = WorkItem.objects.filter(pk=item_id, agent=agent).first() if item_id else None
+    try:
+        if item is not None:
+            number = item.number
+        if not number:
+            raise DomainError(_("Enter a number to dial."))
+        telephony_services.call_originate(agent=agent, number=number, work_item=item)
+    except DomainError as exc:
+        return _refused(request, agent, exc)
+    return _panels(request, agent, "call.offered")
+
+
+@agent_required
+@require_POST
+def work_item_reject(request: HttpRequest, agent: Agent, item_pk: int) -> HttpResponse:
+    """Decline an offered callback: it goes to the next agent."""
+    try:
+        telephony_services.work_item_reject(agent=agent, item_pk=item_pk)
+    except DomainError as exc:
+        return _refused(request, agent, exc)
+    return _panels(request, agent, "call.offered")
+
+
+@agent_required
+@require_POST
+def wrap_up_code(request: HttpRequest, agent: Agent, item_pk: int) -> HttpResponse:
+    """Record the result of the contact during wrap-up."""
+    try:
+        telephony_services.work_item_set_wrap_up_code(
+            agent=agent, item_pk=item_pk, code=request.POST.get("code", "")
+        )
+    except DomainError as exc:
+        return _refused(request, agent, exc)
+    return _panels(request, agent, "agent.state", message=_("Wrap-up code saved."))

@@ -11,6 +11,12 @@
       var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
       el.textContent = (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s % 60);
     });
+    document.querySelectorAll("time.countdown[data-until]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-until"));
+      if (isNaN(until)) { return; }
+      var s = Math.max(0, Math.ceil((until - now) / 1000));
+      el.textContent = pad(Math.floor(s / 60)) + ":" + pad(s % 60);
+    });
   }
   setInterval(tick, 1000);
   document.addEventListener("htmx:afterSettle", tick);

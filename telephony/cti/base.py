@@ -18,12 +18,28 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
-CallEventKind = Literal["offered", "ringing", "answered", "held", "retrieved", "ended"]
+# offered: a customer's call reached the PBX (or an outbound call started);
+# ringing: an agent's phone rings (`agent` = extension); not_answered: the ringing phone did not
+# take the call (no answer, busy, rejected, unregistered — `reason` says which);
+# answered / held / retrieved / ended: the call's life; transferred: the call now belongs to
+# another extension (`agent`) or queue (`queue`).
+CallEventKind = Literal[
+    "offered",
+    "ringing",
+    "not_answered",
+    "answered",
+    "held",
+    "retrieved",
+    "transferred",
+    "ended",
+]
 EVENT_KINDS: tuple[str, ...] = get_args(CallEventKind)
 
 # name -> dotted path, imported lazily so an unused backend costs nothing.
 ADAPTERS: dict[str, str] = {
     "simulator": "telephony.cti.simulator.SimulatorAdapter",
+    "asterisk": "telephony.cti.asterisk.AsteriskAdapter",
+    "kamailio": "telephony.cti.kamailio.KamailioAdapter",
 }
 
 
@@ -94,6 +110,10 @@ class CtiAdapter(abc.ABC):
         """Ring the agent's extension, then dial the number; return the new call id."""
 
     @abc.abstractmethod
+    def deliver(self, *, call_id: str, extension: str) -> None:
+        """A waiting call was given to an agent: ring their extension (PBX reports `ringing`)."""
+
+    @abc.abstractmethod
     def answer(self, *, call_id: str, extension: str) -> None:
         """Answer a call ringing at the agent's extension."""
 
@@ -108,6 +128,26 @@ class CtiAdapter(abc.ABC):
     @abc.abstractmethod
     def retrieve(self, *, call_id: str) -> None:
         """Take the customer back from hold."""
+
+    @abc.abstractmethod
+    def reject(self, *, call_id: str, extension: str) -> None:
+        """Stop ringing the agent's phone; the PBX reports `not_answered` (reason "rejected")."""
+
+    @abc.abstractmethod
+    def transfer_blind(self, *, call_id: str, target: str) -> None:
+        """Hand the customer to another extension, queue number or external number at once."""
+
+    @abc.abstractmethod
+    def consult_start(self, *, call_id: str, extension: str, target: str) -> str:
+        """Hold the customer, ring `target` from the agent's extension; return the new call id."""
+
+    @abc.abstractmethod
+    def consult_complete(self, *, call_id: str, consult_call_id: str) -> None:
+        """Connect the held customer with the consulted party; the agent leaves both calls."""
+
+    @abc.abstractmethod
+    def consult_cancel(self, *, call_id: str, consult_call_id: str) -> None:
+        """End the consult call and take the customer back from hold."""
 
     @abc.abstractmethod
     def set_agent_state(self, *, extension: str, state: str) -> None:

@@ -123,6 +123,7 @@ def _server_env(db_path: Path) -> dict[str, str]:
         SQLITE_PATH=str(db_path),
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="INFO",
+        ICENTER_TICKER="thread",
     )
     return env
 

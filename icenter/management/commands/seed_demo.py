@@ -18,10 +18,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import seed_customer_service
 from accounts.models import Account, Address, Contact, ContactPoint, CustomerGroup, Interaction
 from accounts.services import contact_point_normalize
 from icenter import roles
 from icenter.errors import DomainError
+from scripting.demo import demo_scripts_seed
 from telephony.models import Agent
 
 SEED = 20261124
@@ -530,6 +532,8 @@ class Command(BaseCommand):
             groups = self._customer_groups()
             plan = DemoPlan(today=timezone.localdate()).build()
             counts = self._accounts(plan, users=users, groups=groups)
+            service = seed_customer_service(users=users)
+            scripts = demo_scripts_seed(created_by=users.get("manager"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data: {new_users} new users, {counts['accounts']} new accounts "
@@ -538,6 +542,11 @@ class Command(BaseCommand):
                 f"{counts['interactions']} interactions."
             )
         )
+        self.stdout.write(
+            f"Customer service: {service['tickets']} new tickets, "
+            f"{service['sla_policies']} new SLA policies."
+        )
+        self.stdout.write(f"Scripts: {', '.join(str(version) for version in scripts)}.")
         logins = " · ".join(f"{user.username} / {user.username}" for user in USERS)
         self.stdout.write(f"Logins (user / password): {logins}")
 

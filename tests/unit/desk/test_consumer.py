@@ -12,6 +12,7 @@ from django.test import Client
 from icenter.asgi import application
 from telephony import services
 from telephony.cti.base import CallEvent
+from telephony.models import NotReadyReason
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -121,7 +122,8 @@ async def test_state_changes_are_pushed_to_every_open_desk_of_the_agent(layer, a
     second, _, _ = await connect(agent.user)
     await first.receive_from()
     await second.receive_from()
-    await sync_to_async(services.agent_set_state)(agent=agent, state="not_ready", reason="Pause")
+    await sync_to_async(NotReadyReason.objects.get_or_create)(code="break", label="Pause")
+    await sync_to_async(services.agent_set_state)(agent=agent, state="not_ready", reason="break")
     for communicator in (first, second):
         message = await communicator.receive_from(timeout=5)
         assert 'data-agent-state="not_ready"' in message

@@ -4,7 +4,7 @@ from django.urls import reverse
 from accounts.models import Account, Interaction
 from telephony import services
 from telephony.cti.base import CallEvent
-from telephony.models import Agent, Call
+from telephony.models import Agent, Call, NotReadyReason, WorkItem
 from tests.factories import AccountFactory, ContactFactory, InteractionFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +90,7 @@ def test_the_pop_runs_the_same_number_of_queries_whatever_the_history_size(
             language="en",
         )
     Call.objects.filter(call_id="small").update(status="ended")
+    WorkItem.objects.filter(call__call_id="small").update(status="done")
     Agent.objects.filter(pk=agent.pk).update(state="ready")
     ContactFactory.create_batch(20, account=company)
     InteractionFactory.create_batch(300, account=company)
@@ -102,7 +103,7 @@ def test_the_pop_runs_the_same_number_of_queries_whatever_the_history_size(
         )
     assert 'data-call-id="large"' in html
     assert len(large.captured_queries) == len(small.captured_queries)
-    assert len(large.captured_queries) <= 12
+    assert len(large.captured_queries) <= 22
 
 
 def test_accept_hold_and_hang_up_from_the_toolbar(desk_client, agent):
@@ -122,10 +123,14 @@ def test_a_refused_action_shows_a_clear_message(desk_client, agent):
     assert b"Only a call in progress can be hung up." in response.content
 
 
-def test_ready_and_not_ready_with_reason(desk_client, agent):
-    desk_client.post(reverse("desk:agent_state"), {"state": "not_ready", "reason": "Pause"})
+def test_ready_and_not_ready_with_a_reason_code_the_manager_defined(desk_client, agent):
+    NotReadyReason.objects.update_or_create(code="lunch", defaults={"label": "Mittag"})
+    response = desk_client.post(reverse("desk:agent_state"), {"state": "not_ready"})
+    assert b"Choose a reason for being not ready." in response.content
+    desk_client.post(reverse("desk:agent_state"), {"state": "not_ready", "reason": "lunch"})
     agent.refresh_from_db()
-    assert (agent.state, agent.state_reason) == ("not_ready", "Pause")
+    assert (agent.state, agent.state_reason) == ("not_ready", "lunch")
+    assert "Mittag" in desk_client.get(DESK).content.decode()
     desk_client.post(reverse("desk:agent_state"), {"state": "ready"})
     agent.refresh_from_db()
     assert agent.state == "ready"

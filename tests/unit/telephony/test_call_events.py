@@ -58,12 +58,37 @@ def test_a_vip_caller_rings_the_assigned_agent_first(agent, other_agent):
     assert offer(ani="030 7654321").agent == other_agent
 
 
-def test_a_vip_whose_agent_is_busy_goes_to_the_next_free_agent(agent, other_agent):
+def test_a_vip_whose_agent_is_busy_waits_for_them_then_goes_to_the_next_free_agent(
+    agent, other_agent
+):
     other_agent.state = Agent.State.NOT_READY
     other_agent.save()
     vip = AccountFactory(is_vip=True, assigned_agent=other_agent.user)
     PhoneFactory(account=vip, value="030 7654321")
-    assert offer(ani="030 7654321").agent == agent
+    call = offer(ani="030 7654321")
+    assert call.status == Call.Status.QUEUED
+    services.acd_tick(now=timezone.now() + timedelta(seconds=10))
+    call.refresh_from_db()
+    assert call.status == Call.Status.QUEUED
+    services.acd_tick(now=timezone.now() + timedelta(seconds=31))
+    call.refresh_from_db()
+    assert call.agent == agent and call.status == Call.Status.RINGING
+
+
+def test_a_waiting_vip_goes_to_the_personal_agent_as_soon_as_they_are_ready(agent, other_agent):
+    other_agent.state = Agent.State.NOT_READY
+    other_agent.save()
+    agent.state = Agent.State.NOT_READY
+    agent.save()
+    vip = AccountFactory(is_vip=True, assigned_agent=other_agent.user)
+    PhoneFactory(account=vip, value="030 7654321")
+    call = offer(ani="030 7654321")
+    services.agent_set_state(agent=agent, state=Agent.State.READY)
+    call.refresh_from_db()
+    assert call.status == Call.Status.QUEUED, "reserved for the personal agent"
+    services.agent_set_state(agent=other_agent, state=Agent.State.READY)
+    call.refresh_from_db()
+    assert call.agent == other_agent
 
 
 def test_without_a_ready_agent_the_call_waits_and_goes_to_the_first_agent_who_becomes_ready(agent):
@@ -145,10 +170,14 @@ def test_events_for_unknown_calls_are_ignored(agent):
     assert CallEventRecord.objects.get().detail == "answered event for an unknown call"
 
 
-def test_an_unknown_agent_extension_leaves_the_call_waiting(agent):
+def test_a_call_for_an_unknown_extension_is_refused_and_kept_as_missed(agent):
     call = offer(agent="9999")
-    assert call.status == Call.Status.QUEUED
+    assert call.status == Call.Status.ENDED
+    assert call.end_reason == "unknown extension"
+    assert call.interaction.outcome == Interaction.Outcome.MISSED
     assert "9999" in CallEventRecord.objects.get().detail
+    agent.refresh_from_db()
+    assert agent.state == Agent.State.READY
 
 
 def test_a_withheld_number_still_makes_a_call_and_history(agent):

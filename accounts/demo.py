@@ -1,0 +1,167 @@
+"""Demo data for customer service (seed_demo): SLA calendar and policies, the category tree,
+a known outage in a demo caller's postcode, and tickets. Running it twice adds nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import (
+    Account,
+    BusinessCalendar,
+    BusinessHours,
+    Outage,
+    OutageArea,
+    SlaPolicy,
+    Ticket,
+    TicketCategory,
+)
+
+CATEGORIES = {
+    "Internet": ["Störung", "Router", "Geschwindigkeit"],
+    "Telefon": ["Störung", "Rufnummer"],
+    "Rechnung": ["Rückfrage", "Gutschrift"],
+    "Vertrag": ["Tarifwechsel", "Kündigung", "Umzug"],
+}
+# Which demo accounts get which tickets: customer number → (subject, type, priority,
+# category path, status, description).
+TICKETS: dict[str, list[tuple[str, str, str, str, str, str]]] = {
+    "100234": [
+        (
+            "Internet in der Filiale fällt stündlich aus",
+            "incident",
+            "high",
+            "Internet › Störung",
+            "in_progress",
+            "Router startet neu, LED blinkt rot. Kunde hat den Router schon getauscht.",
+        ),
+        (
+            "Rechnung März doppelt abgebucht",
+            "complaint",
+            "normal",
+            "Rechnung › Rückfrage",
+            "waiting",
+            "Kunde schickt Kontoauszug per E-Mail.",
+        ),
+    ],
+    "100237": [
+        (
+            "Umzug nach Bonn zum 1. des Monats",
+            "request",
+            "normal",
+            "Vertrag › Umzug",
+            "new",
+            "Neue Adresse folgt schriftlich.",
+        ),
+    ],
+}
+OUTAGE_REFERENCE = "ST-DEMO-10117"
+
+
+def _calendar() -> BusinessCalendar:
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        name="Kundenservice Berlin",
+        defaults={
+            "time_zone": "Europe/Berlin",
+            "holiday_country": "DE",
+            "holiday_subdivision": "BE",
+        },
+    )
+    if created:
+        for day in range(5):
+            BusinessHours.objects.create(
+                calendar=calendar, weekday=day, starts_at=dt.time(8), ends_at=dt.time(12)
+            )
+            BusinessHours.objects.create(
+                calendar=calendar, weekday=day, starts_at=dt.time(13), ends_at=dt.time(18)
+            )
+        BusinessHours.objects.create(
+            calendar=calendar, weekday=5, starts_at=dt.time(9), ends_at=dt.time(13)
+        )
+    return calendar
+
+
+def _policies(calendar: BusinessCalendar) -> int:
+    wanted = [
+        ("Standard", "", "", 240, 2 * 540, 60),
+        ("Dringend", "", "urgent", 30, 240, 30),
+        ("Hoch", "", "high", 60, 540, 30),
+        ("Beschwerde", "complaint", "", 120, 540, 60),
+    ]
+    created = 0
+    for name, ticket_type, priority, first, resolution, warning in wanted:
+        _, new = SlaPolicy.objects.get_or_create(
+            name=name,
+            defaults={
+                "calendar": calendar,
+                "ticket_type": ticket_type,
+                "priority": priority,
+                "first_response_minutes": first,
+                "resolution_minutes": resolution,
+                "warning_minutes": warning,
+            },
+        )
+        created += int(new)
+    return created
+
+
+def _categories() -> dict[str, TicketCategory]:
+    paths: dict[str, TicketCategory] = {}
+    for root_name, children in CATEGORIES.items():
+        root, _ = TicketCategory.objects.get_or_create(name=root_name, parent=None)
+        paths[root_name] = root
+        for child_name in children:
+            child, _ = TicketCategory.objects.get_or_create(name=child_name, parent=root)
+            paths[f"{root_name} › {child_name}"] = child
+    return paths
+
+
+def _outage() -> Outage:
+    now = timezone.now()
+    outage, created = Outage.objects.get_or_create(
+        reference=OUTAGE_REFERENCE,
+        defaults={
+            "title": "Glasfaserschaden Berlin-Mitte",
+            "description": "Bagger hat Glasfaserkabel in der Friedrichstraße beschädigt.",
+            "source": "demo",
+            "started_at": now - dt.timedelta(hours=2),
+            "expected_fix_at": now + dt.timedelta(hours=4),
+        },
+    )
+    if created:
+        for postcode in ("10117", "10115", "10119"):
+            OutageArea.objects.create(outage=outage, postcode=postcode)
+    return outage
+
+
+def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
+    """Create what the customer-service screens show in the demo; skip what is there."""
+    calendar = _calendar()
+    policies = _policies(calendar)
+    categories = _categories()
+    outage = _outage()
+    agent = users.get("agent")
+    created = 0
+    for number, tickets in TICKETS.items():
+        account = Account.objects.filter(customer_number=number).first()
+        if account is None or Ticket.objects.filter(account=account).exists():
+            continue
+        for subject, ticket_type, priority, path, status, description in tickets:
+            ticket = services.ticket_create(
+                account=account,
+                subject=subject,
+                description=description,
+                created_by=agent,
+                type=ticket_type,
+                priority=priority,
+                category=categories.get(path),
+                assigned_agent=agent,
+                outage=outage if path == "Internet › Störung" else None,
+            )
+            if status != Ticket.Status.NEW:
+                services.ticket_set_status(ticket=ticket, status=status, by=agent)
+            created += 1
+    return {"tickets": created, "sla_policies": policies}

@@ -1,0 +1,45 @@
+"""The accounts app's models, one module per area; import them from here."""
+
+from accounts.models.core import (
+    Account,
+    Address,
+    Contact,
+    ContactPoint,
+    CustomerGroup,
+    Interaction,
+)
+from accounts.models.outreach import MessageTemplate
+from accounts.models.tickets import (
+    BusinessCalendar,
+    BusinessHours,
+    CalendarClosure,
+    Outage,
+    OutageArea,
+    SlaPolicy,
+    Ticket,
+    TicketAttachment,
+    TicketCategory,
+    TicketChange,
+    TicketMessage,
+)
+
+__all__ = [
+    "Account",
+    "Address",
+    "BusinessCalendar",
+    "BusinessHours",
+    "CalendarClosure",
+    "Contact",
+    "ContactPoint",
+    "CustomerGroup",
+    "Interaction",
+    "MessageTemplate",
+    "Outage",
+    "OutageArea",
+    "SlaPolicy",
+    "Ticket",
+    "TicketAttachment",
+    "TicketCategory",
+    "TicketChange",
+    "TicketMessage",
+]

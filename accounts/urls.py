@@ -1,0 +1,25 @@
+"""Desk URLs of customer service (tickets, callbacks, messages), mounted under /desk/."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("tickets/", views.ticket_list, name="ticket_list"),
+    path("tickets/new/", views.ticket_create, name="ticket_create"),
+    path("tickets/<int:ticket_pk>/", views.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:ticket_pk>/edit/", views.ticket_edit, name="ticket_edit"),
+    path("tickets/<int:ticket_pk>/status/", views.ticket_status, name="ticket_status"),
+    path("tickets/<int:ticket_pk>/assign/", views.ticket_assign, name="ticket_assign"),
+    path("tickets/<int:ticket_pk>/messages/", views.ticket_message, name="ticket_message"),
+    path("tickets/<int:ticket_pk>/files/", views.ticket_attachment_upload, name="ticket_upload"),
+    path("callbacks/new/", views.callback_create, name="callback_create"),
+    path("messages/preview/", views.message_preview, name="message_preview"),
+    path("messages/send/", views.message_send, name="message_send"),
+    path(
+        "ticket-files/<int:attachment_pk>/",
+        views.ticket_attachment_download,
+        name="ticket_download",
+    ),
+]

@@ -1,0 +1,509 @@
+"""Desk views for customer service: tickets (list, detail, one-action create, workflow).
+
+Each view renders into the desk's workspace: the whole desk page for a normal request,
+the workspace partial for htmx. Actions answer with out-of-band swaps; a refused action
+answers with the message only, so nothing the agent typed is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any, cast
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import selectors, services
+from accounts.models import (
+    Account,
+    Interaction,
+    MessageTemplate,
+    Ticket,
+    TicketAttachment,
+    TicketCategory,
+)
+from icenter import roles
+from icenter.desk import selectors as desk_selectors
+from icenter.desk.rendering import desk_context
+from icenter.desk.views import agent_required
+from icenter.errors import DomainError
+from telephony.models import Agent, AgentGroup
+
+TICKET_PAGE_SIZE = 25
+TICKET_SCOPES = ("mine", "team", "open", "account", "all")
+
+
+def _user(request: HttpRequest) -> User:
+    """The logged-in user (agent_required has checked the role)."""
+    return cast(User, request.user)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _workspace(
+    request: HttpRequest, agent: Agent, *, view: str, account_id: int | None = None, **extra: Any
+) -> HttpResponse:
+    """The desk with the given workspace view: full page, or the workspace for htmx."""
+    state = desk_selectors.desk_state_for_agent(agent_id=agent.pk, account_id=account_id)
+    assert state is not None
+    context = desk_context(state, view=view, **extra)
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        return render(request, "desk/partials/workspace.html", context)
+    return render(request, "desk/desk.html", context)
+
+
+def _message(request: HttpRequest, message: str, *, level: str = "error") -> HttpResponse:
+    return render(
+        request,
+        "accounts/partials/desk_message.html",
+        {"message": message, "message_level": level},
+    )
+
+
+def _ticket_answer(
+    request: HttpRequest, agent: Agent, ticket_id: int, *, message: str
+) -> HttpResponse:
+    """After an action: the ticket view again (out of band), the alerts and a message."""
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404
+    state = desk_selectors.desk_state_for_agent(agent_id=agent.pk, account_id=ticket.account_id)
+    assert state is not None
+    context = desk_context(
+        state,
+        view="ticket",
+        oob=True,
+        message=message,
+        message_level="info",
+        **_ticket_extra(ticket),
+    )
+    return render(request, "accounts/partials/ticket_answer.html", context)
+
+
+def _ticket_extra(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket": ticket,
+        "status_choices": [
+            (value, Ticket.Status(value).label) for value in ticket.allowed_statuses()
+        ],
+        "staff": _assignable_users(),
+        "agent_groups": list(AgentGroup.objects.order_by("name")),
+        **_ticket_form_choices(),
+    }
+
+
+def _assignable_users() -> list[Any]:
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[roles.AGENT, roles.SUPERVISOR])
+        .distinct()
+        .order_by("first_name", "last_name", "username")[:200]
+    )
+
+
+def _ticket_form_choices() -> dict[str, Any]:
+    return {
+        "type_choices": Ticket.Type.choices,
+        "priority_choices": Ticket.Priority.choices,
+        "categories": list(
+            TicketCategory.objects.filter(is_active=True)
+            .select_related("parent", "parent__parent")
+            .order_by("parent__name", "name")
+        ),
+    }
+
+
+def _category(value: Any) -> TicketCategory | None:
+    category_id = _int(value)
+    if category_id is None:
+        return None
+    category = TicketCategory.objects.filter(pk=category_id).first()
+    if category is None:
+        raise DomainError(_("That category does not exist."), field="category")
+    return category
+
+
+@agent_required
+@require_GET
+def ticket_list(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """The tickets the agent works on: mine, my groups', all open, the account's, or all."""
+    scope = request.GET.get("scope", "mine")
+    if scope not in TICKET_SCOPES:
+        scope = "mine"
+    account_id = _int(request.GET.get("account"))
+    status = request.GET.get("status", "")
+    if status not in Ticket.Status.values:
+        status = ""
+    query = request.GET.get("q", "")
+    tickets = selectors.ticket_list(
+        status=status,
+        open_only=scope in ("mine", "team", "open") and not status,
+        assigned_to=agent.user_id if scope == "mine" else None,
+        group_of_agent=agent.pk if scope == "team" else None,
+        account_id=account_id if scope == "account" else None,
+        query=query,
+    )
+    page = Paginator(tickets, TICKET_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _workspace(
+        request,
+        agent,
+        view="tickets",
+        account_id=account_id,
+        tickets_page=page,
+        scope=scope,
+        status=status,
+        query=query,
+        status_filter_choices=Ticket.Status.choices,
+    )
+
+
+@agent_required
+@require_GET
+def ticket_detail(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """One ticket: data, SLA, messages, files, audit trail and the workflow buttons."""
+    ticket = selectors.ticket_get(ticket_id=ticket_pk)
+    if ticket is None:
+        raise Http404
+    return _workspace(
+        request, agent, view="ticket", account_id=ticket.account_id, **_ticket_extra(ticket)
+    )
+
+
+@agent_required
+@require_POST
+def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """One action: a ticket from the current contact (notepad → description), or for an
+    account the agent has open when no contact is live."""
+    data = request.POST
+    try:
+        category = _category(data.get("category"))
+        interaction_id = _int(data.get("interaction"))
+        subject = data.get("subject", "")
+        ticket_type = data.get("type", Ticket.Type.INCIDENT)
+        priority = data.get("priority", Ticket.Priority.NORMAL)
+        if interaction_id is not None:
+            interaction = Interaction.objects.filter(
+                pk=interaction_id, agent=_user(request)
+            ).first()
+            if interaction is None:
+                return _message(request, _("This contact is not yours."))
+            ticket = services.ticket_create_from_interaction(
+                interaction=interaction,
+                created_by=_user(request),
+                notes=data.get("notes"),
+                subject=subject,
+                type=ticket_type,
+                priority=priority,
+                category=category,
+            )
+        else:
+            account_id = _int(data.get("account"))
+            account = Account.objects.filter(pk=account_id).first() if account_id else None
+            if account is None:
+                return _message(request, _("Open an account first; a ticket belongs to one."))
+            ticket = services.ticket_create(
+                account=account,
+                subject=subject,
+                description=data.get("description", ""),
+                created_by=_user(request),
+                type=ticket_type,
+                priority=priority,
+                category=category,
+            )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(
+        request,
+        agent,
+        ticket.pk,
+        message=_("Ticket %(number)s created.") % {"number": ticket.number},
+    )
+
+
+def _ticket_or_404(ticket_pk: int) -> Ticket:
+    ticket = Ticket.objects.filter(pk=ticket_pk).first()
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+@agent_required
+@require_POST
+def ticket_edit(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Save subject, type, priority, category and description (refused when stale)."""
+    ticket = _ticket_or_404(ticket_pk)
+    data = request.POST
+    try:
+        services.ticket_update(
+            ticket=ticket,
+            by=_user(request),
+            expected_version=_int(data.get("version")),
+            subject=data.get("subject", ""),
+            description=data.get("description", ""),
+            type=data.get("type", ""),
+            priority=data.get("priority", ""),
+            category=_category(data.get("category")),
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(request, agent, ticket.pk, message=_("Ticket saved."))
+
+
+@agent_required
+@require_POST
+def ticket_status(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Move the ticket along its workflow."""
+    ticket = _ticket_or_404(ticket_pk)
+    try:
+        ticket = services.ticket_set_status(
+            ticket=ticket,
+            status=request.POST.get("status", ""),
+            by=_user(request),
+            expected_version=_int(request.POST.get("version")),
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(
+        request,
+        agent,
+        ticket.pk,
+        message=_("Ticket %(number)s is now “%(status)s”.")
+        % {"number": ticket.number, "status": ticket.get_status_display()},
+    )
+
+
+@agent_required
+@require_POST
+def ticket_assign(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Give the ticket to a colleague, take it, or leave it unassigned."""
+    ticket = _ticket_or_404(ticket_pk)
+    choice = request.POST.get("agent", "")
+    changes: dict[str, Any] = {"agent": None}
+    if choice == "me":
+        changes["agent"] = request.user
+    elif choice:
+        assignee_id = _int(choice)
+        assignee = get_user_model().objects.filter(pk=assignee_id).first() if assignee_id else None
+        if assignee is None:
+            return _message(request, _("That user does not exist."))
+        changes["agent"] = assignee
+    if "group" in request.POST:
+        group_id = _int(request.POST["group"])
+        changes["group"] = AgentGroup.objects.filter(pk=group_id).first() if group_id else None
+        if group_id and changes["group"] is None:
+            return _message(request, _("That agent group does not exist."))
+    try:
+        services.ticket_assign(
+            ticket=ticket,
+            by=_user(request),
+            expected_version=_int(request.POST.get("version")),
+            **changes,
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(request, agent, ticket.pk, message=_("Assignment saved."))
+
+
+@agent_required
+@require_POST
+def ticket_message(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Add an internal note or a message for the customer."""
+    ticket = _ticket_or_404(ticket_pk)
+    is_internal = request.POST.get("visibility", "internal") != "customer"
+    try:
+        services.ticket_message_add(
+            ticket=ticket,
+            author=_user(request),
+            body=request.POST.get("body", ""),
+            is_internal=is_internal,
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(
+        request,
+        agent,
+        ticket.pk,
+        message=_("Internal note added.") if is_internal else _("Message for the customer added."),
+    )
+
+
+@agent_required
+@require_POST
+def ticket_attachment_upload(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Attach a file (size, type and content checked by the service)."""
+    ticket = _ticket_or_404(ticket_pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _message(request, _("Choose a file first."))
+    try:
+        services.ticket_attachment_add(ticket=ticket, upload=upload, by=_user(request))
+    except DomainError as error:
+        return _message(request, error.message)
+    return _ticket_answer(
+        request, agent, ticket.pk, message=_("File %(name)s attached.") % {"name": upload.name}
+    )
+
+
+@agent_required
+@require_GET
+def ticket_attachment_download(
+    request: HttpRequest, agent: Agent, attachment_pk: int
+) -> HttpResponse:
+    """A ticket's file, always as a download and never interpreted by the browser."""
+    attachment = TicketAttachment.objects.filter(pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response  # type: ignore[return-value]
+
+
+# -- callbacks, SMS and email ----------------------------------------------------------------
+
+
+def _account_or_none(value: Any) -> Account | None:
+    account_id = _int(value)
+    return Account.objects.filter(pk=account_id).first() if account_id else None
+
+
+def _local_datetime(day: str, clock: str) -> datetime | None:
+    try:
+        moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
+    except ValueError:
+        return None
+    return timezone.make_aware(moment)
+
+
+@agent_required
+@require_POST
+def callback_create(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """Schedule a callback in a time window, for this agent or one of their groups."""
+    data = request.POST
+    window_start = _local_datetime(data.get("date", ""), data.get("from", ""))
+    window_end = _local_datetime(data.get("date", ""), data.get("until", ""))
+    if window_start is None or window_end is None:
+        return _message(request, _("Give the day and the time window of the callback."))
+    assignee = data.get("assignee", "me")
+    group = None
+    if assignee.startswith("group:"):
+        group = agent.groups.filter(pk=_int(assignee.removeprefix("group:")) or 0).first()
+        if group is None:
+            return _message(request, _("You can only give callbacks to your own groups."))
+    account = _account_or_none(data.get("account"))
+    try:
+        item = services.callback_request(
+            account=account,
+            number=data.get("number", ""),
+            reason=data.get("reason", ""),
+            window_start=window_start,
+            window_end=window_end,
+            created_by=_user(request),
+            agent=None if group is not None else agent,
+            group=group,
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _account_answer(
+        request,
+        agent,
+        account,
+        message=_("Callback scheduled for %(when)s.")
+        % {
+            "when": formats.date_format(
+                timezone.localtime(item.not_before), "SHORT_DATETIME_FORMAT"
+            )
+        },
+    )
+
+
+def _account_answer(
+    request: HttpRequest, agent: Agent, account: Account | None, *, message: str
+) -> HttpResponse:
+    """After an action on the account: its view again (out of band) and a message."""
+    state = desk_selectors.desk_state_for_agent(
+        agent_id=agent.pk, account_id=account.pk if account else None
+    )
+    assert state is not None
+    context = desk_context(state, view="account", oob=True, message=message, message_level="info")
+    return render(request, "accounts/partials/ticket_answer.html", context)
+
+
+def _message_template(value: Any) -> MessageTemplate | None:
+    template_id = _int(value)
+    if template_id is None:
+        return None
+    return MessageTemplate.objects.filter(pk=template_id, is_active=True).first()
+
+
+@agent_required
+@require_GET
+def message_preview(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """The chosen template filled with the account's data, for the agent to check and edit."""
+    channel = request.GET.get("channel", "sms")
+    template = _message_template(request.GET.get("template"))
+    subject, text = "", ""
+    if template is not None:
+        subject, text = services.message_preview(
+            template=template,
+            account=_account_or_none(request.GET.get("account")),
+            agent=_user(request),
+        )
+    return render(
+        request,
+        "accounts/partials/message_text.html",
+        {"channel": channel, "subject": subject, "text": text},
+    )
+
+
+@agent_required
+@require_POST
+def message_send(request: HttpRequest, agent: Agent) -> HttpResponse:
+    """Send an SMS or email instead of a callback; it becomes part of the history."""
+    data = request.POST
+    account = _account_or_none(data.get("account"))
+    template = _message_template(data.get("template"))
+    try:
+        if data.get("channel") == "email":
+            services.message_send_email(
+                to=data.get("to", ""),
+                subject=data.get("subject", ""),
+                text=data.get("text", ""),
+                agent=_user(request),
+                account=account,
+                template=template,
+            )
+            message = _("Email sent and logged in the history.")
+        else:
+            services.message_send_sms(
+                to=data.get("to", ""),
+                text=data.get("text", ""),
+                agent=_user(request),
+                account=account,
+                template=template,
+            )
+            message = _("SMS sent and logged in the history.")
+    except DomainError as error:
+        return _message(request, error.message)
+    return _account_answer(request, agent, account, message=message)

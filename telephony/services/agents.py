@@ -1,0 +1,182 @@
+"""Agent states: the workflow, reason codes, wrap-up timer, supervisor overrides."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from icenter.desk import push
+from icenter.errors import DomainError
+from telephony.cti.base import CtiError, get_adapter
+from telephony.models import Agent, AgentStateChange, NotReadyReason
+
+logger = logging.getLogger(__name__)
+
+# Reasons the system sets by itself; managers define the others as NotReadyReason rows.
+SYSTEM_REASONS: dict[str, Any] = {
+    "login": gettext_lazy("Just logged in"),
+    "no_answer": gettext_lazy("Did not answer a call"),
+    "rejected": gettext_lazy("Rejected a call"),
+    "supervisor": gettext_lazy("Set by a supervisor"),
+}
+
+
+def reason_label(code: str) -> str:
+    """What a reason code means, for display."""
+    if not code:
+        return ""
+    if code in SYSTEM_REASONS:
+        return str(SYSTEM_REASONS[code])
+    reason = NotReadyReason.objects.filter(code=code).first()
+    return reason.label if reason is not None else code
+
+
+def agent_set_state(
+    *, agent: Agent, state: str, reason: str = "", at: datetime | None = None
+) -> Agent:
+    """Move the agent to a new state if the workflow allows it, and record the change.
+
+    Locks the agent row. "Not ready" from the desk needs an active reason code a manager
+    defined. Becoming ready hands the agent the best waiting work item.
+    """
+    if (
+        state == Agent.State.NOT_READY
+        and reason not in SYSTEM_REASONS
+        and not NotReadyReason.objects.filter(code=reason, is_active=True).exists()
+    ):
+        raise DomainError(_("Choose a reason for being not ready."))
+    if state in {Agent.State.RINGING, Agent.State.TALKING}:
+        raise DomainError(_("Ringing and talking follow the calls; they cannot be chosen."))
+    with transaction.atomic():
+        locked = Agent.objects.select_for_update().get(pk=agent.pk)
+        if state == Agent.State.LOGGED_OUT and locked.state in {
+            Agent.State.RINGING,
+            Agent.State.TALKING,
+        }:
+            raise DomainError(_("Finish the current call before logging out."))
+        if state == Agent.State.READY and locked.state in {
+            Agent.State.RINGING,
+            Agent.State.TALKING,
+        }:
+            # A second "ready" (a double click, or one racing a call offered to the agent)
+            # would give the busy agent a second call; the phone line takes one at a time.
+            raise DomainError(_("A call is ringing or running: you become ready after it."))
+        agent_transition(locked, state, reason=reason, at=at)
+        if state == Agent.State.READY:
+            from telephony.services.work_items import dispatch_to_agent
+
+            dispatch_to_agent(locked)
+    agent.refresh_from_db()
+    return agent
+
+
+def agent_force_state(*, agent: Agent, state: str, by: Any) -> Agent:
+    """A supervisor sets an agent not ready or logs them out (live calls are not cut)."""
+    if state not in {Agent.State.NOT_READY, Agent.State.LOGGED_OUT}:
+        raise DomainError(_("A supervisor can only set agents not ready or log them out."))
+    logger.info("supervisor %s sets agent %s to %s", by, agent.extension, state)
+    return agent_set_state(agent=agent, state=state, reason="supervisor")
+
+
+def agent_transition(
+    agent: Agent,
+    state: str,
+    *,
+    reason: str = "",
+    at: datetime | None = None,
+    notify: bool = True,
+    wrap_up_seconds: int | None = None,
+) -> None:
+    """Change the state of a locked agent and record it.
+
+    `notify=False` when the caller pushes a covering event itself.
+    """
+    if state not in Agent.State.values:
+        raise DomainError(_("Unknown agent state “%(state)s”.") % {"state": state})
+    if state == agent.state:
+        if reason != agent.state_reason:
+            agent.state_reason = reason
+            agent.save(update_fields=["state_reason"])
+            if notify:
+                push.publish(kind="agent.state", id=agent.pk, groups=[agent.group_name])
+        return
+    if state not in Agent.TRANSITIONS[agent.state]:
+        raise DomainError(
+            _("An agent cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": Agent.State(agent.state).label, "new": Agent.State(state).label}
+        )
+    when = at or timezone.now()
+    AgentStateChange.objects.create(
+        agent=agent, state=state, previous_state=agent.state, reason=reason, at=when
+    )
+    agent.state = state
+    agent.state_since = when
+    agent.state_reason = reason
+    agent.wrap_up_until = (
+        when + timedelta(seconds=wrap_up_seconds if wrap_up_seconds is not None else 30)
+        if state == Agent.State.WRAP_UP
+        else None
+    )
+    agent.save(update_fields=["state", "state_since", "state_reason", "wrap_up_until"])
+    extension = agent.extension
+
+    def tell_pbx() -> None:
+        try:
+            get_adapter().set_agent_state(extension=extension, state=state)
+        except CtiError as exc:
+            logger.warning("PBX did not take state %s for %s: %s", state, extension, exc)
+
+    transaction.on_commit(tell_pbx)
+    groups = [agent.group_name, push.SUPERVISORS]
+    push.publish(kind="agent.state", id=agent.pk, groups=groups if notify else [push.SUPERVISORS])
+
+
+def agent_login(*, user: Any) -> Agent | None:
+    """When an agent opens the desk logged out, they become 'not ready' (logged in)."""
+    agent = Agent.objects.filter(user=user).first()
+    if agent is not None and agent.state == Agent.State.LOGGED_OUT:
+        agent_set_state(agent=agent, state=Agent.State.NOT_READY, reason="login")
+    return agent
+
+
+def agent_logout(*, user: Any) -> None:
+    """Log the agent out of the ACD unless a call is still live."""
+    agent = Agent.objects.filter(user=user).first()
+    if agent is None or agent.state == Agent.State.LOGGED_OUT:
+        return
+    if agent.state in {Agent.State.RINGING, Agent.State.TALKING}:
+        logger.info("agent %s logged out of the web with a live call", agent.extension)
+        return
+    agent_set_state(agent=agent, state=Agent.State.LOGGED_OUT)
+
+
+def agent_wrap_up_expire(*, now: datetime | None = None) -> int:
+    """Agents whose after-call work time is over become ready; returns how many."""
+    now = now or timezone.now()
+    due = list(
+        Agent.objects.filter(state=Agent.State.WRAP_UP, wrap_up_until__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    done = 0
+    for agent_id in due:
+        with transaction.atomic():
+            agent = (
+                Agent.objects.select_for_update(skip_locked=True)
+                .filter(pk=agent_id, state=Agent.State.WRAP_UP, wrap_up_until__lte=now)
+                .first()
+            )
+            if agent is None:
+                continue
+            agent_transition(agent, Agent.State.READY, reason="")
+            from telephony.services.work_items import dispatch_to_agent
+
+            dispatch_to_agent(agent)
+            done += 1
+    return done

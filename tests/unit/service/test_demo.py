@@ -1,0 +1,29 @@
+"""seed_demo fills the customer-service screens, and a second run adds nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Outage, SlaPolicy, Ticket, TicketCategory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_tickets_sla_policies_categories_and_an_outage_at_mueller(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    tickets = Ticket.objects.filter(account__customer_number="100234")
+    assert tickets.count() == 2
+    assert all(t.resolution_due_at is not None for t in tickets)
+    assert tickets.filter(outage__reference="ST-DEMO-10117").exists()
+    assert SlaPolicy.objects.count() == 4
+    assert TicketCategory.objects.filter(parent__name="Internet", name="Störung").exists()
+    assert Outage.objects.get().areas.filter(postcode="10117").exists()
+    counts = (Ticket.objects.count(), SlaPolicy.objects.count(), TicketCategory.objects.count())
+    call_command("seed_demo", verbosity=0)
+    assert (
+        Ticket.objects.count(),
+        SlaPolicy.objects.count(),
+        TicketCategory.objects.count(),
+    ) == counts
