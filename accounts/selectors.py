@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Account,
@@ -16,12 +19,16 @@ from accounts.models import (
     Contact,
     ContactPoint,
     Interaction,
+    Outage,
+    OutageArea,
     Ticket,
     TicketAttachment,
     TicketChange,
     TicketMessage,
 )
 from accounts.phone import ParsedNumber, phone_parse
+
+logger = logging.getLogger(__name__)
 
 # Direct-dial numbers are the switchboard number plus a few digits.
 MIN_SWITCHBOARD_DIGITS = 6
@@ -279,3 +286,55 @@ def callback_list_for_account(*, account_id: int, limit: int = 10) -> list[Any]:
         .select_related("preferred_agent__user", "agent_group")
         .order_by("not_before", "id")[:limit]
     )
+
+
+# -- connected systems and outages ---------------------------------------------------------------
+
+
+def outage_list_for_account(*, account: Account) -> list[Outage]:
+    """Active outages in the postcodes of the account's addresses (one query; the addresses
+    are prefetched by account_get_for_desk)."""
+    postcodes = {address.postcode for address in account.addresses.all() if address.postcode}
+    if not postcodes:
+        return []
+    return list(
+        Outage.objects.filter(resolved_at__isnull=True, areas__postcode__in=postcodes)
+        .prefetch_related(Prefetch("areas", queryset=OutageArea.objects.order_by("postcode")))
+        .distinct()
+        .order_by("expected_fix_at", "id")
+    )
+
+
+@dataclass
+class SystemAnswer:
+    """What one connected system said, or why it could not be asked."""
+
+    items: list[Any] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class ConnectedData:
+    contracts: SystemAnswer
+    orders: SystemAnswer
+
+
+def connected_data_for_account(*, account: Account) -> ConnectedData:
+    """Contracts and orders from the connected systems; a system that fails or answers garbage
+    gives an error text instead, and the rest still shows."""
+    from accounts.connectors import ConnectorError, get_connector
+
+    def ask(question: Any) -> SystemAnswer:
+        try:
+            return SystemAnswer(items=list(question(customer_number=account.customer_number)))
+        except ConnectorError as error:
+            logger.warning("connected system failed for %s: %s", account.customer_number, error)
+            return SystemAnswer(error=_("System not reachable."))
+
+    try:
+        connector = get_connector()
+    except ConnectorError as error:
+        logger.error("connected systems are not configured: %s", error)
+        failed = SystemAnswer(error=_("System not reachable."))
+        return ConnectedData(contracts=failed, orders=failed)
+    return ConnectedData(contracts=ask(connector.contracts), orders=ask(connector.orders))

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from accounts.services import ticket_sla_check as check
+from accounts import services
 
 
 @shared_task(name="accounts.ticket_sla_check", acks_late=True)
 def ticket_sla_check() -> dict[str, int]:
     """Warn before SLA breaches and escalate due tickets; running it twice changes nothing."""
-    result = check()
+    result = services.ticket_sla_check()
     return {"warned": result.warned, "escalated": result.escalated}
+
+
+@shared_task(name="accounts.outage_sync", acks_late=True)
+def outage_sync() -> int:
+    """Pull the known outages from the outage system (idempotent)."""
+    return services.outage_sync()

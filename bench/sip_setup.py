@@ -87,15 +87,14 @@ def setup_times(messages_log: Path) -> list[float]:
 
 
 def run(
-    kamailio: harness.Kamailio, workdir: Path, *, to: str, calls: int, rate: float
+    kamailio: harness.Kamailio, workdir: Path, *, phone_port: int, to: str, calls: int, rate: float
 ) -> list[float]:
-    phone = harness.phone(kamailio, extension="2001", workdir=workdir, answer_ms=1, hold_ms=10000)
-    phone.ua.kill()  # type: ignore[union-attr]
-    ua = harness.sipp(
+    """N calls to `to`, answered by the phone registered as 2001 on `phone_port`."""
+    phone = harness.sipp(
         f"phone-{to}",
         harness.scenario("phone_answers", workdir, ANSWER_MS="1", HOLD_MS="10000"),
         workdir=workdir,
-        port=phone.port,
+        port=phone_port,
         calls=calls,
         timeout_s=300,
     )
@@ -110,7 +109,7 @@ def run(
         name=f"caller-{to}",
     )
     rc = caller.wait(600)
-    ua.wait(60)
+    phone.wait(30)
     if rc != 0:
         log(f"sipp caller to {to} exited {rc}: some calls failed")
     return setup_times(workdir / f"caller-{to}_messages.log")
@@ -120,6 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = parser.parse_args()
     for program in ("kamailio", "sipp"):
         if shutil.which(program) is None:
@@ -135,14 +135,21 @@ def main() -> int:
     )
     try:
         kamailio.start()
+        phone_port = harness.free_sip_port()
+        harness.register(kamailio, extension="2001", phone_port=phone_port, workdir=workdir)
         log(f"{args.calls} calls at {args.rate}/s to the queue (HTTP routing hop)")
-        routed = run(kamailio, workdir, to="7000", calls=args.calls, rate=args.rate)
+        routed = run(
+            kamailio, workdir, phone_port=phone_port, to="7000", calls=args.calls, rate=args.rate
+        )
         log(f"{args.calls} calls at {args.rate}/s straight to the extension (static)")
-        static = run(kamailio, workdir, to="2001", calls=args.calls, rate=args.rate)
+        static = run(
+            kamailio, workdir, phone_port=phone_port, to="2001", calls=args.calls, rate=args.rate
+        )
     finally:
         kamailio.stop()
         app.shutdown()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     if not routed or not static:
         log("no call setups measured")
         return 2

@@ -174,6 +174,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "acd-tick": {"task": "telephony.acd_tick", "schedule": 1.0},
     # Ticket SLA: warn before a breach and escalate when due (idempotent, cheap when idle).
     "ticket-sla-check": {"task": "accounts.ticket_sla_check", "schedule": 60.0},
+    # Connected systems: known outages, so that the pop shows one in the caller's area.
+    "outage-sync": {"task": "accounts.outage_sync", "schedule": 300.0},
     # Webhooks: send due deliveries and retries (new ones are also sent at once with Redis).
     "webhook-deliver-due": {"task": "telephony.webhook_deliver_due", "schedule": 10.0},
 }
@@ -284,6 +286,12 @@ ICENTER_DEMO_TOOLS = envbool("ICENTER_DEMO_TOOLS", DEBUG)
 
 # Customer service: the largest file an agent may attach to a ticket.
 ICENTER_ATTACHMENT_MAX_BYTES = envint("ICENTER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Connected systems (contracts, orders, outages, line test): "demo" (built in) or "http"
+# (JSON at ICENTER_CONNECTOR_URL, see accounts/connectors/http.py), or a dotted path.
+ICENTER_CONNECTOR = envstr("ICENTER_CONNECTOR", "demo")
+ICENTER_CONNECTOR_URL = envstr("ICENTER_CONNECTOR_URL")
+ICENTER_CONNECTOR_TOKEN = envstr("ICENTER_CONNECTOR_TOKEN")
+ICENTER_CONNECTOR_TIMEOUT = envint("ICENTER_CONNECTOR_TIMEOUT", 3)
 # SMS to customers: "console" (log only, the default), "file" (JSON lines in ICENTER_SMS_FILE)
 # or "http" (a JSON gateway at ICENTER_SMS_HTTP_URL with a bearer token), or a dotted path.
 ICENTER_SMS_BACKEND = envstr("ICENTER_SMS_BACKEND", "console")

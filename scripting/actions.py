@@ -105,22 +105,48 @@ class SetDisposition:
         }
 
 
-def _callback_due(action: FlowAction, context: RunContext) -> datetime:
+CALLBACK_DAY_START, CALLBACK_DAY_END = time(9, 0), time(17, 0)
+CALLBACK_WINDOW = timedelta(hours=2)
+
+
+def _callback_window(action: FlowAction, context: RunContext) -> tuple[datetime, datetime]:
+    """From a number of hours: a two-hour window then. From a date answer: 9 to 17 that day."""
     value = action.value.strip()
+    now = timezone.now()
     if value.isdigit():
-        return timezone.now() + timedelta(hours=int(value))
+        start = now + timedelta(hours=int(value))
+        return start, start + CALLBACK_WINDOW
     answered = context.answers.get(value)
     if not answered:
         raise DomainError(_("No callback was scheduled: the callback date was not answered."))
     day = datetime.fromisoformat(str(answered)).date()
-    return timezone.make_aware(datetime.combine(day, time(9, 0)))
+    start = timezone.make_aware(datetime.combine(day, CALLBACK_DAY_START))
+    end = timezone.make_aware(datetime.combine(day, CALLBACK_DAY_END))
+    return max(start, now), end
+
+
+def _callback_number(run: ScriptRun) -> str:
+    """The number the customer called from, else the account's first phone number."""
+    if run.interaction is not None and run.interaction.address:
+        return run.interaction.address
+    if run.account is not None:
+        point = run.account.contact_points.filter(kind="phone").order_by("id").first()
+        if point is not None:
+            return point.normalized
+    return ""
 
 
 class ScheduleCallback:
-    """Schedule a callback: at the date a question asked for, or some hours from now."""
+    """Schedule a callback by the run's agent: at the date a question asked for, or in n hours."""
 
     def check(
-        self, *, step: FlowStep, action: FlowAction, flow: Flow, offer_lists: Any, add: AddProblem
+        self,
+        *,
+        step: FlowStep,
+        action: FlowAction,
+        flow: Flow,
+        offer_lists: Any,
+        add: AddProblem,
     ) -> None:
         value = action.value.strip()
         if value.isdigit():
@@ -141,22 +167,28 @@ class ScheduleCallback:
         self, *, run: ScriptRun, action: FlowAction, context: RunContext, flow: Flow
     ) -> dict[str, Any]:
         from accounts import services as account_services
+        from telephony.models import Agent
 
-        if run.account is None:
+        if run.account is None or run.agent is None:
             raise DomainError(_("No callback was scheduled: the run has no account."))
-        due = _callback_due(action, context)
-        callback = account_services.callback_schedule(
+        number = _callback_number(run)
+        if not number:
+            raise DomainError(_("No callback was scheduled: the customer has no phone number."))
+        start, end = _callback_window(action, context)
+        item = account_services.callback_request(
             account=run.account,
-            due_at=due,
+            number=number,
+            reason=flow.name or _("Callback from a script"),
+            window_start=start,
+            window_end=end,
             created_by=run.agent,
-            interaction=run.interaction,
-            note=flow.name,
+            agent=Agent.objects.filter(user=run.agent).first(),
         )
         return {
-            "callback": callback.pk,
-            "due_at": due.isoformat(),
+            "callback": item.pk,
+            "due_at": start.isoformat(),
             "text": _("Callback scheduled for %(due)s.")
-            % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
+            % {"due": timezone.localtime(start).strftime("%Y-%m-%d %H:%M")},
         }
 
 

@@ -55,7 +55,9 @@ class ScriptSerializer(serializers.ModelSerializer):
 
 
 class ScriptVersionSerializer(serializers.ModelSerializer):
-    script = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    script: serializers.SlugRelatedField[Script] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     status = serializers.CharField(read_only=True, help_text="draft, published or retired.")
     definition = serializers.SerializerMethodField(
         help_text="The steps in the import/export format (docs/scripting/script.schema.json)."
@@ -81,7 +83,9 @@ class ScriptVersionSerializer(serializers.ModelSerializer):
 
 
 class RunAnswerSerializer(serializers.ModelSerializer):
-    step = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    step: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
     value = serializers.JSONField(help_text="Text, or a list of values for multiple choice.")
 
     class Meta:
@@ -91,10 +95,10 @@ class RunAnswerSerializer(serializers.ModelSerializer):
 
 
 class ScriptRunSerializer(serializers.ModelSerializer):
-    script = serializers.CharField(source="version.script.code", read_only=True)
+    script = serializers.CharField(source="version.script.code", read_only=True)  # type: ignore[assignment]
     current_step = serializers.CharField(source="current_key", read_only=True)
     status = serializers.CharField(read_only=True, help_text="active, finished or abandoned.")
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]
         read_only=True, help_text="manual, queue, call_list, alert or api: who opened it."
     )
     answers = RunAnswerSerializer(many=True, read_only=True)
@@ -365,7 +369,7 @@ class ScriptAnswerViewSet(viewsets.ReadOnlyModelViewSet):
             return RunAnswer.objects.none()
         answers = RunAnswer.objects.select_related("step", "run")
         if not _is_lead(self.request.user):
-            answers = answers.filter(run__agent=self.request.user)
+            answers = answers.filter(run__agent_id=self.request.user.pk)
         params = self.request.query_params
         if (run := params.get("run")) and run.isdigit():
             answers = answers.filter(run_id=int(run))

@@ -76,7 +76,6 @@ class CallEventRecordAdmin(ReadOnlyAdmin):
 # Webhook subscriptions and deliveries live in their own module.
 from telephony import webhooks_admin  # noqa: E402, F401
 
-
 # -- what managers author: queues, skills, organisation, reason and wrap-up codes ---------------
 
 

@@ -325,8 +325,9 @@ class AgentStateChangeViewSet(
         changes = AgentStateChange.objects.all()
         if getattr(self, "swagger_fake_view", False):
             return changes
-        if not roles.user_has_role(self.request.user, *SUPERVISING_ROLES):
-            changes = changes.filter(agent__user=self.request.user)
+        user = self.request.user
+        if not roles.user_has_role(user, *SUPERVISING_ROLES):
+            changes = changes.filter(agent__user_id=user.pk or 0)
         return changes
 
 
@@ -395,7 +396,9 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 
 class WorkItemSerializer(serializers.ModelSerializer):
-    wrap_up_code = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    wrap_up_code: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = WorkItem

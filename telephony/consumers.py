@@ -25,7 +25,9 @@ CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # A busy center produces many events a second; the wallboard shows them once a second.
 THROTTLE_SECONDS = 1.0
-KINDS = frozenset({"agent.state", "call.updated", "call.offered", "call.ended", "work_item.updated"})
+KINDS = frozenset(
+    {"agent.state", "call.updated", "call.offered", "call.ended", "work_item.updated"}
+)
 
 
 class WallboardConsumer(AsyncWebsocketConsumer):

@@ -169,12 +169,10 @@ def _waiting_by_queue(now: datetime) -> dict[int, dict[str, Any]]:
         .values("queue_id")
         .annotate(waiting=Count("pk"), since=Min("enqueued_at"))
     )
-    return {row["queue_id"]: row for row in rows}
+    return {row["queue_id"]: dict(row) for row in rows}
 
 
-def _today_calls_by_queue(
-    queues: list[Queue], now: datetime
-) -> dict[int, dict[str, Any]]:
+def _today_calls_by_queue(queues: list[Queue], now: datetime) -> dict[int, dict[str, Any]]:
     """Offered, answered (in time), abandoned and handle time per queue, in one query.
 
     A call counts as offered once it was answered, was abandoned, or has waited longer than
@@ -250,7 +248,7 @@ def _today_calls_by_queue(
             wrap_total=Sum("wrap", filter=handled & Q(next_from=Agent.State.WRAP_UP)),
         )
     )
-    return {row["queue_id"]: row for row in rows}
+    return {row["queue_id"]: dict(row) for row in rows}
 
 
 def _seconds(value: Any) -> float:
@@ -285,9 +283,7 @@ def reason_labels() -> dict[str, str]:
 
 
 def queue_list_for_wallboard() -> QuerySet[Queue]:
-    return Queue.objects.filter(is_active=True).prefetch_related(
-        "required_skills", "agent_groups"
-    )
+    return Queue.objects.filter(is_active=True).prefetch_related("required_skills", "agent_groups")
 
 
 def agent_list_for_wallboard() -> QuerySet[Agent]:
@@ -304,7 +300,9 @@ def wallboard_get(*, now: datetime | None = None) -> Wallboard:
     queues = list(queue_list_for_wallboard())  # 3 queries with the prefetches
     agents = list(agent_list_for_wallboard())
     levels: dict[int, dict[int, int]] = defaultdict(dict)
-    for agent_id, skill_id, level in AgentSkill.objects.values_list("agent_id", "skill_id", "level"):
+    for agent_id, skill_id, level in AgentSkill.objects.values_list(
+        "agent_id", "skill_id", "level"
+    ):
         levels[agent_id][skill_id] = level
     groups: dict[int, set[int]] = defaultdict(set)
     group_names: dict[int, list[str]] = defaultdict(list)
@@ -345,12 +343,12 @@ def wallboard_get(*, now: datetime | None = None) -> Wallboard:
     rows = [
         AgentRow(
             agent=agent,
-            reason_label=labels.get(agent.state_reason, agent.state_reason)
-            if agent.state == Agent.State.NOT_READY
-            else agent.state_reason,
+            reason_label=labels.get(agent.state_reason, agent.state_reason),
             group_names=group_names.get(agent.pk, []),
         )
-        for agent in sorted(agents, key=lambda a: (a.state == Agent.State.LOGGED_OUT, rank[a.state]))
+        for agent in sorted(
+            agents, key=lambda a: (a.state == Agent.State.LOGGED_OUT, rank[a.state])
+        )
     ]
     totals = Counter(agent.state for agent in agents)
     return Wallboard(

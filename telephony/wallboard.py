@@ -52,7 +52,9 @@ def wallboard_context(*, oob: bool = False, **extra: Any) -> dict[str, Any]:
 def render_wallboard(*, language: str | None) -> str:
     """The wallboard's live parts as htmx out-of-band fragments, for a push."""
     with translation.override(language):
-        return render_to_string("telephony/partials/wallboard_push.html", wallboard_context(oob=True))
+        return render_to_string(
+            "telephony/partials/wallboard_push.html", wallboard_context(oob=True)
+        )
 
 
 @supervisor_required

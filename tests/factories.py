@@ -110,3 +110,27 @@ class TicketFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"T9{n:06d}")
     account = factory.SubFactory(AccountFactory)
     subject = factory.Sequence(lambda n: f"Kein Internet seit gestern ({n})")
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "telephony.Skill"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"skill-{n}")
+    name = factory.LazyAttribute(lambda o: o.code.title())
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "telephony.Queue"
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    number = factory.Sequence(lambda n: f"{7100 + n}")
+
+
+class AgentGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "telephony.AgentGroup"
+
+    name = factory.Sequence(lambda n: f"Team {n}")

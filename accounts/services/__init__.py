@@ -26,6 +26,12 @@ from accounts.services.outreach import (
     message_send_email,
     message_send_sms,
 )
+from accounts.services.systems import (
+    LineTestOutcome,
+    line_test_run,
+    outage_sync,
+    outage_upsert,
+)
 from accounts.services.tickets import (
     SlaCheckResult,
     TicketChanges,
@@ -45,6 +51,7 @@ __all__ = [
     "NOTES_MAX_LENGTH",
     "AccountChanges",
     "ContactChanges",
+    "LineTestOutcome",
     "SlaCheckResult",
     "TicketChanges",
     "account_create",
@@ -62,9 +69,12 @@ __all__ = [
     "interaction_save_notes",
     "interaction_set_account",
     "interaction_start",
+    "line_test_run",
     "message_preview",
     "message_send_email",
     "message_send_sms",
+    "outage_sync",
+    "outage_upsert",
     "ticket_assign",
     "ticket_attachment_add",
     "ticket_create",

@@ -303,6 +303,7 @@ def ticket_create_from_interaction(
     type: str = Ticket.Type.INCIDENT,
     priority: str = Ticket.Priority.NORMAL,
     category: TicketCategory | None = None,
+    outage: Outage | None = None,
 ) -> Ticket:
     """The desk's one action: the notepad text becomes the description of a ticket that links
     the current contact and its account. `notes`, when given, is saved to the notepad first."""
@@ -334,6 +335,7 @@ def ticket_create_from_interaction(
         type=type,
         priority=priority,
         category=category,
+        outage=outage,
     )
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """German translations of the scripting app's strings, filled into the shared catalogue.
 
 Run inside the locale lock (see the helper brief): it only fills entries that are empty

@@ -23,6 +23,7 @@ from accounts.models import Account, Address, Contact, ContactPoint, CustomerGro
 from accounts.services import contact_point_normalize
 from icenter import roles
 from icenter.errors import DomainError
+from knowledge.demo import knowledge_demo_load
 from scripting.demo import demo_scripts_seed
 from telephony.models import Agent
 
@@ -534,6 +535,7 @@ class Command(BaseCommand):
             counts = self._accounts(plan, users=users, groups=groups)
             service = seed_customer_service(users=users)
             scripts = demo_scripts_seed(created_by=users.get("manager"))
+            knowledge = knowledge_demo_load(author=users.get("manager"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data: {new_users} new users, {counts['accounts']} new accounts "
@@ -541,6 +543,10 @@ class Command(BaseCommand):
                 f"{counts['points']} phone numbers and email addresses, "
                 f"{counts['interactions']} interactions."
             )
+        )
+        self.stdout.write(
+            f"Knowledge base: {knowledge['solutions']} new solutions; "
+            f"{knowledge['accounts_indexed']} accounts in the name search."
         )
         self.stdout.write(
             f"Customer service: {service['tickets']} new tickets, "

@@ -292,3 +292,15 @@ def test_hangup_of_a_call_kamailio_no_longer_knows_records_the_end(
 def test_the_adapter_is_chosen_by_settings(icenter: str) -> None:
     assert get_adapter().name == "kamailio"
     assert TOKEN
+
+
+def test_a_call_straight_to_an_agents_extension_rings_that_phone(
+    kamailio: harness.Kamailio, agent: Any, tmp_path: Path
+) -> None:
+    phone = harness.phone(kamailio, extension="2001", workdir=tmp_path)
+    caller = harness.call(kamailio, to="2001", ani=CUSTOMER, workdir=tmp_path, hold_ms=300)
+    finished(caller)
+    finished(phone.ua)  # type: ignore[arg-type]
+    call = ended_call()
+    assert call.agent == agent
+    assert call.answered_at is not None

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Authoring in the admin: version page with problems and diagram, try it, import, results."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """The engine: every step kind's answers, branching on answers and conditions, placeholders."""
 
 from __future__ import annotations

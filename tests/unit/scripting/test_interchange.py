@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """JSON import and export: round trip, the documented schema, strict errors, all or nothing."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Authoring and running scripts through the services."""
 
 from __future__ import annotations

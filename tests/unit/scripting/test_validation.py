@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Validation on publish: every rule, with a message that names the step."""
 
 from __future__ import annotations

@@ -103,7 +103,9 @@ def test_outsiders_and_anonymous_callers_read_nothing(outsider_user, hotline):
 
 def test_outsiders_cannot_change_states_or_schedule_callbacks(outsider_user, agent):
     client = api_as(outsider_user)
-    assert client.post(f"/api/v1/agents/{agent.pk}/state/", {"state": "logged_out"}).status_code == 403
+    assert (
+        client.post(f"/api/v1/agents/{agent.pk}/state/", {"state": "logged_out"}).status_code == 403
+    )
     assert client.post("/api/v1/callbacks/", {}).status_code == 403
     agent.refresh_from_db()
     assert agent.state == Agent.State.READY
@@ -116,8 +118,12 @@ def test_a_queue_shows_its_skills_and_opening_hours(agent, hotline):
     data = api_as(agent.user).get(f"/api/v1/queues/{hotline.pk}/").json()
     assert data["name"] == "Hotline"
     assert data["required_skills"] == [
-        {"skill": hotline.required_skills.get().skill_id, "code": "de", "name": "Deutsch",
-         "min_level": 2}
+        {
+            "skill": hotline.required_skills.get().skill_id,
+            "code": "de",
+            "name": "Deutsch",
+            "min_level": 2,
+        }
     ]
     assert data["opening_hours"] == [{"weekday": 0, "opens": "08:00:00", "closes": "18:00:00"}]
 
@@ -143,8 +149,12 @@ def test_queue_list_runs_a_constant_number_of_queries(
 
 
 def test_queue_figures_report_waiting_calls(supervisor_user, hotline):
-    make_call("w1", status=Call.Status.QUEUED, queue=hotline,
-              offered_at=timezone.now() - timedelta(minutes=2))
+    make_call(
+        "w1",
+        status=Call.Status.QUEUED,
+        queue=hotline,
+        offered_at=timezone.now() - timedelta(minutes=2),
+    )
     figures = api_as(supervisor_user).get("/api/v1/queues/figures/").json()
     assert figures[0]["name"] == "Hotline"
     assert figures[0]["waiting"] == 1
@@ -166,8 +176,10 @@ def test_agents_list_states_skills_groups_and_reason_labels(supervisor_user, age
     AgentSkill.objects.create(agent=agent, skill=skill, level=4)
     team = AgentGroup.objects.create(name="Team Nord")
     team.members.add(agent)
-    rows = {row["extension"]: row for row in
-            api_as(supervisor_user).get("/api/v1/agents/").json()["results"]}
+    rows = {
+        row["extension"]: row
+        for row in api_as(supervisor_user).get("/api/v1/agents/").json()["results"]
+    }
     assert rows["2001"]["name"] == "Anna Schäfer"
     assert rows["2001"]["skills"] == [{"skill": skill.pk, "code": "fr", "level": 4}]
     assert rows["2001"]["groups"] == [team.pk]
@@ -252,7 +264,8 @@ def test_an_agent_sets_their_own_state_with_a_reason(agent):
     NotReadyReason.objects.update_or_create(code="break", defaults={"label": "Pause"})
     client = api_as(agent.user)
     response = client.post(
-        f"/api/v1/agents/{agent.pk}/state/", {"state": "not_ready", "reason": "break"},
+        f"/api/v1/agents/{agent.pk}/state/",
+        {"state": "not_ready", "reason": "break"},
         format="json",
     )
     assert response.status_code == 200
@@ -280,8 +293,14 @@ def test_an_agent_cannot_change_a_colleagues_state(agent, other_agent):
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"state": "talking"}, {"state": "ringing"}, {"state": ["ready"]},
-                {"state": "not_ready", "reason": "x" * 101}]
+    "payload",
+    [
+        {},
+        {"state": "talking"},
+        {"state": "ringing"},
+        {"state": ["ready"]},
+        {"state": "not_ready", "reason": "x" * 101},
+    ],
 )
 def test_bad_state_payloads_are_refused_and_change_nothing(supervisor_user, agent, payload):
     response = api_as(supervisor_user).post(
@@ -327,8 +346,9 @@ def test_state_changes_filter_by_agent_state_and_time(supervisor_user, agent, ot
     AgentStateChange.objects.create(
         agent=agent, previous_state="not_ready", state="ready", at=now - timedelta(days=1)
     )
-    AgentStateChange.objects.create(agent=other_agent, previous_state="ready", state="not_ready",
-                                    at=now)
+    AgentStateChange.objects.create(
+        agent=other_agent, previous_state="ready", state="not_ready", at=now
+    )
     client = api_as(supervisor_user)
     params = {"agent": agent.pk, "at_after": (now - timedelta(hours=1)).isoformat()}
     rows = client.get("/api/v1/agent-state-changes/", params).json()["results"]
@@ -344,10 +364,12 @@ def test_calls_filter_by_status_agent_and_time(supervisor_user, agent, hotline):
     old = make_call("old", agent=agent, offered_at=timezone.now() - timedelta(days=2))
     make_call("waiting", status=Call.Status.QUEUED, queue=hotline)
     client = api_as(supervisor_user)
-    assert [c["call_id"] for c in client.get("/api/v1/calls/", {"status": "queued"}).json()[
-        "results"]] == ["waiting"]
-    assert [c["call_id"] for c in client.get("/api/v1/calls/", {"agent": agent.pk}).json()[
-        "results"]] == ["old"]
+    assert [
+        c["call_id"] for c in client.get("/api/v1/calls/", {"status": "queued"}).json()["results"]
+    ] == ["waiting"]
+    assert [
+        c["call_id"] for c in client.get("/api/v1/calls/", {"agent": agent.pk}).json()["results"]
+    ] == ["old"]
     recent = client.get(
         "/api/v1/calls/", {"offered_after": (timezone.now() - timedelta(days=1)).isoformat()}
     ).json()["results"]
@@ -388,8 +410,13 @@ def test_an_integrator_schedules_a_callback(agent, hotline):
     when = timezone.now() + timedelta(hours=2)
     response = api_as(agent.user).post(
         "/api/v1/callbacks/",
-        {"number": "030 7654321", "reason": "Rückfrage zur Rechnung", "not_before": when.isoformat(),
-         "account": account.pk, "queue": hotline.pk},
+        {
+            "number": "030 7654321",
+            "reason": "Rückfrage zur Rechnung",
+            "not_before": when.isoformat(),
+            "account": account.pk,
+            "queue": hotline.pk,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -408,14 +435,32 @@ def test_an_integrator_schedules_a_callback(agent, hotline):
     [
         ({"reason": "x", "not_before": "2030-01-01T10:00:00Z"}, "number"),
         ({"number": "030 7654321", "reason": "x", "not_before": "soon"}, "not_before"),
-        ({"number": "not a number", "reason": "x", "not_before": "2030-01-01T10:00:00Z"},
-         "valid phone number"),
-        ({"number": "030 7654321", "reason": "x", "not_before": "2001-01-01T10:00:00Z"},
-         "in the past"),
-        ({"number": "030 7654321", "reason": "x", "not_before": "2030-01-01T10:00:00Z",
-          "not_after": "2029-01-01T10:00:00Z"}, "ends before it starts"),
-        ({"number": "030 7654321", "reason": "x", "not_before": "2030-01-01T10:00:00Z",
-          "queue": 999999}, "queue"),
+        (
+            {"number": "not a number", "reason": "x", "not_before": "2030-01-01T10:00:00Z"},
+            "valid phone number",
+        ),
+        (
+            {"number": "030 7654321", "reason": "x", "not_before": "2001-01-01T10:00:00Z"},
+            "in the past",
+        ),
+        (
+            {
+                "number": "030 7654321",
+                "reason": "x",
+                "not_before": "2030-01-01T10:00:00Z",
+                "not_after": "2029-01-01T10:00:00Z",
+            },
+            "ends before it starts",
+        ),
+        (
+            {
+                "number": "030 7654321",
+                "reason": "x",
+                "not_before": "2030-01-01T10:00:00Z",
+                "queue": 999999,
+            },
+            "queue",
+        ),
     ],
 )
 def test_bad_callbacks_are_refused_with_a_clear_message(supervisor_user, payload, needle):

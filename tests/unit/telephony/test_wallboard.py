@@ -28,7 +28,7 @@ from telephony.models import (
     Skill,
     WorkItem,
 )
-from tests.factories import AgentFactory, InteractionFactory, UserFactory
+from tests.factories import AgentFactory, InteractionFactory
 
 _ids = itertools.count(1)
 
@@ -110,31 +110,45 @@ def crafted_day(db, now, hotline, agent, other_agent):
     """Eight calls of which five count as offered today; see each line."""
     third = AgentFactory(extension="2003", state=Agent.State.WRAP_UP)
     # answered after 10 s, 120 s talk, 30 s wrap-up → in time, handle time 150 s
-    c1 = make_call(hotline, offered_at=now - timedelta(minutes=60), answered_after=10, talk=120,
-                   agent=agent)
+    c1 = make_call(
+        hotline, offered_at=now - timedelta(minutes=60), answered_after=10, talk=120, agent=agent
+    )
     wrap_up(agent, start=c1.ended_at, seconds=30)
     # answered after 40 s, 60 s talk, 20 s wrap-up → late, handle time 80 s
-    c2 = make_call(hotline, offered_at=now - timedelta(minutes=50), answered_after=40, talk=60,
-                   agent=other_agent)
+    c2 = make_call(
+        hotline,
+        offered_at=now - timedelta(minutes=50),
+        answered_after=40,
+        talk=60,
+        agent=other_agent,
+    )
     wrap_up(other_agent, start=c2.ended_at, seconds=20)
     # the caller hung up after 15 s in the queue → abandoned
-    make_call(hotline, offered_at=now - timedelta(minutes=40), talk=15,
-              outcome=Interaction.Outcome.ABANDONED)
+    make_call(
+        hotline,
+        offered_at=now - timedelta(minutes=40),
+        talk=15,
+        outcome=Interaction.Outcome.ABANDONED,
+    )
     # waiting for 5 minutes: already missed the service level
     make_call(hotline, offered_at=now - timedelta(minutes=5), outcome=Interaction.Outcome.OPEN)
     # waiting for 10 s: not yet counted
     make_call(hotline, offered_at=now - timedelta(seconds=10), outcome=Interaction.Outcome.OPEN)
     # answered in time, its agent is still in wrap-up: no handle time yet
-    c8 = make_call(hotline, offered_at=now - timedelta(minutes=20), answered_after=5, talk=100,
-                   agent=third)
+    c8 = make_call(
+        hotline, offered_at=now - timedelta(minutes=20), answered_after=5, talk=100, agent=third
+    )
     wrap_up(third, start=c8.ended_at, seconds=None)
     # yesterday's call and a call to the closed queue do not count
     make_call(hotline, offered_at=now - timedelta(days=1), answered_after=1, talk=10)
-    make_call(hotline, offered_at=now - timedelta(minutes=30), talk=0,
-              outcome=Interaction.Outcome.MISSED)
+    make_call(
+        hotline, offered_at=now - timedelta(minutes=30), talk=0, outcome=Interaction.Outcome.MISSED
+    )
     # a callback due tomorrow is not waiting yet
     WorkItem.objects.create(
-        channel=WorkItem.Channel.CALLBACK, queue=hotline, number="+49301234567",
+        channel=WorkItem.Channel.CALLBACK,
+        queue=hotline,
+        number="+49301234567",
         not_before=now + timedelta(days=1),
     )
     return hotline
@@ -225,8 +239,13 @@ def test_the_wallboard_runs_a_constant_number_of_queries(
 ):
     for n in range(30):
         extra = AgentFactory(state=Agent.State.READY)
-        make_call(crafted_day, offered_at=now - timedelta(minutes=n + 1), answered_after=3,
-                  talk=20, agent=extra)
+        make_call(
+            crafted_day,
+            offered_at=now - timedelta(minutes=n + 1),
+            answered_after=3,
+            talk=20,
+            agent=extra,
+        )
         team = AgentGroup.objects.create(name=f"Team {n}")
         team.members.add(extra)
         Queue.objects.create(name=f"Queue {n}").agent_groups.add(team)
@@ -244,8 +263,9 @@ def logged_in(client, user):
     return client
 
 
-def test_supervisors_and_managers_see_the_wallboard(client, supervisor_user, manager_user,
-                                                    crafted_day, agent):
+def test_supervisors_and_managers_see_the_wallboard(
+    client, supervisor_user, manager_user, crafted_day, agent
+):
     for user in (supervisor_user, manager_user):
         response = logged_in(client, user).get("/wallboard/")
         assert response.status_code == 200
@@ -272,7 +292,8 @@ def test_the_wallboard_speaks_german(client, supervisor_user, hotline):
     client.cookies["django_language"] = "de"
     html = logged_in(client, supervisor_user).get("/wallboard/").content.decode()
     assert "Wartend" in html
-    assert "Servicelevel" in html
+    assert "Service-Level" in html
+    assert "Längste Wartezeit" in html
 
 
 def test_supervisors_land_on_the_wallboard_and_see_it_in_the_navigation(client, supervisor_user):
@@ -296,7 +317,10 @@ def test_a_supervisor_sets_a_ready_agent_not_ready(client, supervisor_user, agen
     assert agent.state == Agent.State.NOT_READY
     assert agent.state_reason == "supervisor"
     html = response.content.decode()
-    assert 'id="wb-agents" class="wb-agents" aria-labelledby="wb-agents-title" hx-swap-oob="true"' in html
+    assert (
+        'id="wb-agents" class="wb-agents" aria-labelledby="wb-agents-title" hx-swap-oob="true"'
+        in html
+    )
     assert "Set by a supervisor" in html
     change = AgentStateChange.objects.filter(agent=agent).first()
     assert (change.previous_state, change.state) == (Agent.State.READY, Agent.State.NOT_READY)
@@ -452,13 +476,13 @@ async def test_a_burst_of_events_is_rendered_once_per_throttle_period(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_wallboard_ignores_unrelated_events_and_garbage(
-    memory_layer, supervisor_user
-):
+async def test_the_wallboard_ignores_unrelated_events_and_garbage(memory_layer, supervisor_user):
     communicator, _, _ = await connect(supervisor_user)
     await communicator.receive_from(timeout=5)
     layer = channel_layers["default"]
-    await layer.group_send(push.SUPERVISORS, {"type": "desk.event", "kind": "ticket.updated", "id": 1})
+    await layer.group_send(
+        push.SUPERVISORS, {"type": "desk.event", "kind": "ticket.updated", "id": 1}
+    )
     await communicator.send_to(text_data="{not json")
     await communicator.send_to(text_data=json.dumps({"type": "ping", "id": 3}))
     assert json.loads(await communicator.receive_from(timeout=5)) == {"type": "pong", "id": 3}
