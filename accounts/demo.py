@@ -13,6 +13,7 @@ from accounts.models import (
     Account,
     BusinessCalendar,
     BusinessHours,
+    MessageTemplate,
     Outage,
     OutageArea,
     SlaPolicy,
@@ -137,12 +138,41 @@ def _outage() -> Outage:
     return outage
 
 
+MESSAGE_TEMPLATES = [
+    (
+        "rueckruf-sms",
+        "Rückruf nicht erreicht (SMS)",
+        "sms",
+        "",
+        "Guten Tag {account.name}, wir haben Sie leider nicht erreicht. Bitte rufen Sie uns "
+        "unter 030 1234500 an. Ihr Kundenservice, {agent.name}",
+    ),
+    (
+        "stoerung-email",
+        "Störung: Zwischenstand (E-Mail)",
+        "email",
+        "Ihre Störungsmeldung, Kundennummer {account.customer_number}",
+        "Guten Tag {account.name},\n\nwir arbeiten an der Störung in Ihrem Gebiet und melden "
+        "uns, sobald sie behoben ist.\n\nMit freundlichen Grüßen\n{agent.name}",
+    ),
+]
+
+
+def _message_templates() -> None:
+    for code, name, channel, subject, body in MESSAGE_TEMPLATES:
+        MessageTemplate.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "channel": channel, "subject": subject, "body": body},
+        )
+
+
 def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
     """Create what the customer-service screens show in the demo; skip what is there."""
     calendar = _calendar()
     policies = _policies(calendar)
     categories = _categories()
     outage = _outage()
+    _message_templates()
     agent = users.get("agent")
     created = 0
     for number, tickets in TICKETS.items():

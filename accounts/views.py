@@ -24,6 +24,7 @@ from accounts.models import (
     Account,
     Interaction,
     MessageTemplate,
+    Outage,
     Ticket,
     TicketAttachment,
     TicketCategory,
@@ -189,6 +190,8 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
     data = request.POST
     try:
         category = _category(data.get("category"))
+        outage_id = _int(data.get("outage"))
+        outage = Outage.objects.filter(pk=outage_id).first() if outage_id else None
         interaction_id = _int(data.get("interaction"))
         subject = data.get("subject", "")
         ticket_type = data.get("type", Ticket.Type.INCIDENT)
@@ -207,6 +210,7 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
                 type=ticket_type,
                 priority=priority,
                 category=category,
+                outage=outage,
             )
         else:
             account_id = _int(data.get("account"))
@@ -221,6 +225,7 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
                 type=ticket_type,
                 priority=priority,
                 category=category,
+                outage=outage,
             )
     except DomainError as error:
         return _message(request, error.message)
@@ -507,3 +512,75 @@ def message_send(request: HttpRequest, agent: Agent) -> HttpResponse:
     except DomainError as error:
         return _message(request, error.message)
     return _account_answer(request, agent, account, message=message)
+
+
+# -- connected systems, outages, line test ---------------------------------------------------
+
+
+@agent_required
+@require_GET
+def systems_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
+    """Contracts and orders from the connected systems, loaded after the pop has shown."""
+    account = Account.objects.filter(pk=account_pk).first()
+    if account is None:
+        raise Http404
+    data = selectors.connected_data_for_account(account=account)
+    return render(
+        request, "accounts/partials/systems_card.html", {"account": account, "systems": data}
+    )
+
+
+@agent_required
+@require_POST
+def line_test(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
+    """Test the customer's line; a failure opens an incident with its expected resolution."""
+    account = Account.objects.filter(pk=account_pk).first()
+    if account is None:
+        raise Http404
+    interaction = agent.current_interaction
+    try:
+        outcome = services.line_test_run(
+            account=account, by=_user(request), interaction=interaction
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    if outcome.ticket is None:
+        return _message(
+            request,
+            _("Line test passed: %(detail)s") % {"detail": outcome.result.detail},
+            level="info",
+        )
+    return _ticket_answer(
+        request,
+        agent,
+        outcome.ticket.pk,
+        message=_("Line test failed; incident %(number)s opened.")
+        % {"number": outcome.ticket.number},
+    )
+
+
+@agent_required
+@require_POST
+def ticket_link_outage(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """One action: link the caller's ticket to the known outage in their area."""
+    ticket = _ticket_or_404(ticket_pk)
+    outage_id = _int(request.POST.get("outage"))
+    outage = Outage.objects.filter(pk=outage_id).first() if outage_id else None
+    if outage is None:
+        return _message(request, _("That outage does not exist."))
+    try:
+        services.ticket_link_outage(
+            ticket=ticket,
+            outage=outage,
+            by=_user(request),
+            expected_version=_int(request.POST.get("version")),
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _account_answer(
+        request,
+        agent,
+        ticket.account,
+        message=_("Ticket %(number)s is linked to outage %(outage)s.")
+        % {"number": ticket.number, "outage": outage.reference},
+    )

@@ -294,7 +294,7 @@ def explain(spec: dict[str, Any]) -> dict[str, Any]:
     with transaction.atomic():
         agent = Agent.objects.order_by("?").first()
         item = WorkItem.objects.filter(status=WorkItem.Status.QUEUED).order_by("?").first()
-        captured: list[str] = []
+        captured: list[tuple[str, Any]] = []
         with connection.execute_wrapper(functools.partial(_keep, captured)):
             if agent is not None:
                 routing.item_pick_for_agent(agent=agent)

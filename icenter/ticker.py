@@ -13,7 +13,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 _started = threading.Event()
@@ -50,7 +50,10 @@ def run_due(next_run: dict[str, float], now: float) -> list[str]:
         except Exception:
             logger.exception("periodic task %s failed", task_name)
         finally:
-            close_old_connections()
+            # The thread holds no request: hand back connections the way a request would
+            # (never inside a transaction, e.g. when a test calls this directly).
+            if not connection.in_atomic_block:
+                close_old_connections()
     return ran
 
 

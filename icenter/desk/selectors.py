@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Min
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -56,6 +57,7 @@ class DeskState:
     transfer_agents: list[Agent] = field(default_factory=list)
     transfer_queues: list[Queue] = field(default_factory=list)
     sla: account_selectors.SlaSummary = field(default_factory=account_selectors.SlaSummary)
+    outages: list[Any] = field(default_factory=list)
 
     @property
     def is_unknown_caller(self) -> bool:
@@ -99,6 +101,7 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
         state.open_tickets = account_selectors.ticket_list_open_for_account(
             account_id=state.account.pk
         )
+        state.outages = account_selectors.outage_list_for_account(account=state.account)
     state.sla = account_selectors.ticket_sla_summary_for_agent(user_id=agent.user_id)
     _telephony(state)
     state.alerts = _alerts(state)
@@ -172,6 +175,22 @@ def _alerts(state: DeskState) -> list[Alert]:
                 "info",
                 _("The calling number “%(raw)s” is not a valid phone number.")
                 % {"raw": state.call.ani},
+            )
+        )
+    for outage in state.outages:
+        alerts.append(
+            Alert(
+                "danger",
+                _("Outage in %(area)s: %(title)s. Expected fix: %(when)s.")
+                % {
+                    "area": ", ".join(area.postcode for area in outage.areas.all()),
+                    "title": outage.title,
+                    "when": formats.date_format(
+                        timezone.localtime(outage.expected_fix_at), "SHORT_DATETIME_FORMAT"
+                    )
+                    if outage.expected_fix_at
+                    else _("unknown"),
+                },
             )
         )
     if state.sla.breached:

@@ -285,6 +285,8 @@ DE: dict[str, str] = {
     "This script run points at a step that does not exist.": "Dieser Skriptdurchlauf zeigt auf einen Schritt, den es nicht gibt.",
     "Disposition": "Gesprächsergebnis",
     "Answer": "Antwort",
+    "No callback was scheduled: the customer has no phone number.": "Es wurde kein Rückruf geplant: Der Kunde hat keine Telefonnummer.",
+    "Callback from a script": "Rückruf aus einem Skript",
 }
 
 PLURALS: dict[str, tuple[str, str]] = {

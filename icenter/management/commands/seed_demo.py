@@ -25,6 +25,7 @@ from icenter import roles
 from icenter.errors import DomainError
 from knowledge.demo import knowledge_demo_load
 from scripting.demo import demo_scripts_seed
+from telephony.demo import telephony_demo_seed
 from telephony.models import Agent
 
 SEED = 20261124
@@ -533,6 +534,7 @@ class Command(BaseCommand):
             groups = self._customer_groups()
             plan = DemoPlan(today=timezone.localdate()).build()
             counts = self._accounts(plan, users=users, groups=groups)
+            telephony = telephony_demo_seed(users=users)
             service = seed_customer_service(users=users)
             scripts = demo_scripts_seed(created_by=users.get("manager"))
             knowledge = knowledge_demo_load(author=users.get("manager"))
@@ -553,6 +555,10 @@ class Command(BaseCommand):
             f"{service['sla_policies']} new SLA policies."
         )
         self.stdout.write(f"Scripts: {', '.join(str(version) for version in scripts)}.")
+        self.stdout.write(
+            f"Telephony: {telephony['queues']} new queues (Hotline 7000, Technik 7001, "
+            "Geschäftskunden 7002)."
+        )
         logins = " · ".join(f"{user.username} / {user.username}" for user in USERS)
         self.stdout.write(f"Logins (user / password): {logins}")
 

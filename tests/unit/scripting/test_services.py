@@ -278,3 +278,34 @@ def test_a_ticket_action_without_an_account_is_recorded_and_the_run_still_finish
             "text": "No ticket was created: the run has no account.",
         }
     ]
+
+
+def test_the_complaint_ending_opens_a_ticket_and_schedules_a_callback_by_the_agent(
+    survey, agent
+):
+    from accounts.models import Ticket
+    from telephony.models import WorkItem
+
+    account = AccountFactory(name="Müller GmbH")
+    interaction = InteractionFactory(
+        account=account, agent=agent.user, outcome="", address="+49301234567"
+    )
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    day = (timezone.localdate() + timedelta(days=10)).isoformat()
+    run = start(survey, agent, interaction)
+    for value in ("yes", "unzufrieden", "Rechnung falsch", day, "2", ["email"], ""):
+        run = answer(run, agent, value)
+    run = services.script_run_finish(run=run, user=agent.user)
+    results = {r["action"]: r for r in run.action_results}
+    assert "error" not in results["create_ticket"], results
+    ticket = Ticket.objects.get(pk=results["create_ticket"]["ticket"])
+    assert ticket.subject == "Beschwerde aus Zufriedenheitsumfrage: Rechnung falsch"
+    assert ticket.account == account and ticket.interaction == interaction
+    assert "error" not in results["schedule_callback"], results
+    callback = WorkItem.objects.get(pk=results["schedule_callback"]["callback"])
+    assert callback.channel == "callback"
+    assert timezone.localtime(callback.not_before).date().isoformat() == day
+    assert run.disposition == "survey_complaint"

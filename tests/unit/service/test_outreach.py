@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def account():
-    account = AccountFactory(name="Müller GmbH", customer_number="100234", notes="intern: zahlt spät")
+    account = AccountFactory(
+        name="Müller GmbH", customer_number="100234", notes="intern: zahlt spät"
+    )
     PhoneFactory(account=account, value="0171 2345678")
     return account
 
@@ -123,7 +125,8 @@ def test_templates_are_filled_with_the_accounts_data_as_plain_text(account, agen
         name="Rückruf",
         channel="email",
         subject="Ihr Anliegen, {account.name}",
-        body="Guten Tag,\nKundennummer {account.customer_number}. {unknown.x} {account.notes}\n{agent.name}",
+        body="Guten Tag,\nKundennummer {account.customer_number}. {unknown.x} {account.notes}\n"
+        "{agent.name}",
     )
     account.name = "Müller <b>GmbH</b>\x07"
     subject, text = services.message_preview(template=template, account=account, agent=agent.user)

@@ -46,7 +46,7 @@ class Gateway(BaseHTTPRequestHandler):
     answers: list[tuple[int, bytes]] = []
     received: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         Gateway.received.append(
             {"body": json.loads(self.rfile.read(length)), "auth": self.headers.get("Authorization")}

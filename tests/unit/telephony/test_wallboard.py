@@ -406,11 +406,21 @@ async def connect(user=None):
     return communicator, connected, code
 
 
-@pytest.fixture
-def memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+@pytest.fixture(params=["memory", "redis"])
+def memory_layer(request, settings):
+    """The in-memory channel layer, and channels-redis against a real Redis."""
+    if request.param == "memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        url = request.getfixturevalue("redis_url")
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [url]},
+            }
+        }
     channel_layers.backends = {}
-    yield
+    yield request.param
     channel_layers.backends = {}
 
 
@@ -487,4 +497,31 @@ async def test_the_wallboard_ignores_unrelated_events_and_garbage(memory_layer, 
     await communicator.send_to(text_data=json.dumps({"type": "ping", "id": 3}))
     assert json.loads(await communicator.receive_from(timeout=5)) == {"type": "pong", "id": 3}
     assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+def _offer_to_hotline(call_id):
+    from telephony import services
+    from telephony.cti.base import CallEvent
+
+    services.call_event_handle(
+        event=CallEvent(kind="offered", call_id=call_id, ani="+49 30 1234567", dnis="7000")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_call_waiting_in_a_queue_reaches_the_wallboard(
+    memory_layer, supervisor_user, agent
+):
+    await sync_to_async(Queue.objects.create)(name="Hotline", number="7000")
+    await sync_to_async(Agent.objects.filter(pk=agent.pk).update)(state=Agent.State.NOT_READY)
+    communicator, _, _ = await connect(supervisor_user)
+    sync = await communicator.receive_from(timeout=5)
+    assert 'data-figure="waiting">0<' in sync
+
+    await sync_to_async(_offer_to_hotline)("waiting-call")
+
+    update = await communicator.receive_from(timeout=5)
+    assert 'data-figure="waiting">1<' in update
+    assert '"waiting": [1]' in update
     await communicator.disconnect()
