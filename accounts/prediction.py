@@ -9,12 +9,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, Interaction, Outage, Ticket
+from accounts.models import Account, Interaction, Outage, Ticket, TicketChange
 
 RECENT_TICKET_DAYS = 7
 RECENT_RESOLUTION_DAYS = 3
@@ -78,11 +78,20 @@ def contact_reasons_predict(
                     outage_id=outage.pk,
                 )
             )
-    tickets = Ticket.objects.filter(account=account, created_at__lte=now).order_by("-updated_at")
+    last_change_at = (
+        TicketChange.objects.filter(ticket=OuterRef("pk"), at__lte=now)
+        .order_by("-at", "-id")
+        .values("at")[:1]
+    )
+    tickets = (
+        Ticket.objects.filter(account=account, created_at__lte=now)
+        .annotate(last_change_at=Subquery(last_change_at))
+        .order_by("-updated_at")
+    )
     for ticket in tickets[:20]:
         done_at = ticket.closed_at or ticket.resolved_at
         was_open = done_at is None or done_at > now
-        last_change = min(ticket.updated_at, now)
+        last_change = ticket.last_change_at or ticket.created_at
         if was_open:
             overdue = ticket.resolution_due_at is not None and ticket.resolution_due_at <= now
             if overdue or ticket.is_escalated:
@@ -119,7 +128,11 @@ def contact_reasons_predict(
                     label=_("Recently solved ticket"),
                     score=0.5,
                     explanation=_("Ticket %(number)s “%(subject)s” was solved %(ago)s.")
-                    % {"number": ticket.number, "subject": ticket.subject, "ago": _ago(done_at, now)},
+                    % {
+                        "number": ticket.number,
+                        "subject": ticket.subject,
+                        "ago": _ago(done_at, now),
+                    },
                     ticket_id=ticket.pk,
                 )
             )
@@ -192,6 +205,8 @@ def contact_reason_actual(interaction: Interaction) -> str:
     opened = list(interaction.tickets.all())
     if opened:
         return "outage" if opened[0].outage_id else "new_issue"
+    if interaction.account_id is None:
+        return ""
     text = f"{interaction.subject} {interaction.notes}"
     earlier = Ticket.objects.filter(account_id=interaction.account_id).filter(
         created_at__lt=interaction.started_at

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, ROOT, SetupError, Stack, emit, log, start_postgres  # noqa: E402
+from _common import PYTHON, ROOT, SetupError, Stack, emit, log, start_postgres
 
 
 def worker(database: str) -> None:

@@ -14,14 +14,14 @@ router.register("contacts", accounts_api.ContactViewSet, basename="contact")
 router.register("contact-points", accounts_api.ContactPointViewSet, basename="contactpoint")
 router.register("interactions", accounts_api.InteractionViewSet, basename="interaction")
 router.register("tickets", accounts_api.TicketViewSet, basename="ticket")
-router.register(
-    "ticket-categories", accounts_api.TicketCategoryViewSet, basename="ticketcategory"
-)
+router.register("ticket-categories", accounts_api.TicketCategoryViewSet, basename="ticketcategory")
 router.register("scripts", scripting_api.ScriptViewSet, basename="script")
 router.register("script-versions", scripting_api.ScriptVersionViewSet, basename="scriptversion")
 router.register("script-runs", scripting_api.ScriptRunViewSet, basename="scriptrun")
 router.register("script-answers", scripting_api.ScriptAnswerViewSet, basename="scriptanswer")
-router.register("knowledge/categories", knowledge_api.CategoryViewSet, basename="knowledge-category")
+router.register(
+    "knowledge/categories", knowledge_api.CategoryViewSet, basename="knowledge-category"
+)
 router.register("knowledge/problems", knowledge_api.ProblemViewSet, basename="knowledge-problem")
 router.register("knowledge/solutions", knowledge_api.SolutionViewSet, basename="knowledge-solution")
 router.register("webhooks", webhook_api.WebhookSubscriptionViewSet, basename="webhook")

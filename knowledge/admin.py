@@ -54,7 +54,7 @@ class VersionInline(admin.TabularInline):
     model = SolutionVersion
     extra = 0
     can_delete = False
-    fields = ["number", "status", "title", "author", "note", "created_at"]
+    fields = ("number", "status", "title", "author", "note", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -106,11 +106,29 @@ def _set_status(
 @admin.register(Solution)
 class SolutionAdmin(admin.ModelAdmin):
     form = SolutionForm
-    list_display = ["title", "status", "category", "is_public", "version", "usage_count", "helped_count", "not_helped_count", "updated_at"]  # fmt: skip
+    list_display = [
+        "title",
+        "status",
+        "category",
+        "is_public",
+        "version",
+        "usage_count",
+        "helped_count",
+        "not_helped_count",
+        "updated_at",
+    ]
     list_filter = ["status", "is_public", "language", "category"]
     search_fields = ["title", "body"]
     autocomplete_fields = ["problems", "keywords"]
-    readonly_fields = ["status", "version", "usage_count", "helped_count", "not_helped_count", "created_by", "updated_by"]  # fmt: skip
+    readonly_fields = [
+        "status",
+        "version",
+        "usage_count",
+        "helped_count",
+        "not_helped_count",
+        "created_by",
+        "updated_by",
+    ]
     inlines = [AttachmentInline, VersionInline]
     actions = ["release", "archive", "back_to_draft"]
 
@@ -125,7 +143,7 @@ class SolutionAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         services.solution_version_record(
-            solution=form.instance, author=request.user, note=_("Changed in the admin")
+            solution=form.instance, author=request.user, note=str(_("Changed in the admin"))
         )
 
     @admin.action(description=_("Release the selected solutions"))

@@ -31,8 +31,8 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class ProblemSerializer(serializers.ModelSerializer):
-    keywords = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    solutions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    keywords: Any = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    solutions: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = Problem
@@ -41,8 +41,8 @@ class ProblemSerializer(serializers.ModelSerializer):
 
 class SolutionSerializer(serializers.ModelSerializer):
     body = serializers.SerializerMethodField(help_text="Sanitised HTML.")
-    keywords = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    problems = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    keywords: Any = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    problems: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = Solution

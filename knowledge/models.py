@@ -237,7 +237,7 @@ class Attachment(models.Model):
         verbose_name_plural = _("attachments")
 
     def __str__(self) -> str:
-        return self.title or self.file.name
+        return str(self.title or self.file.name)
 
 
 class SolutionUsage(models.Model):

@@ -157,7 +157,7 @@ def solution_create(
 def solution_update(
     *, solution: Solution, author: Any, note: str = "", **changes: Unpack[SolutionChanges]
 ) -> Solution:
-    """Change a solution; the previous state stays as a version, the new one gets the next number."""
+    """Change a solution; the old state stays as a version, the new one gets the next number."""
     unknown = sorted(set(changes) - SolutionChanges.__optional_keys__)
     if unknown:
         raise DomainError(_("“%(field)s” cannot be changed.") % {"field": unknown[0]})

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from accounts import selectors as account_selectors
 from accounts.models import Account, Interaction
 from accounts.phone import ParsedNumber, phone_parse
+from accounts.prediction import ContactReason, contact_reasons_predict
 from telephony import routing
 from telephony.models import Agent, Call, NotReadyReason, Queue, WorkItem, WrapUpCode
 
@@ -58,6 +59,7 @@ class DeskState:
     transfer_queues: list[Queue] = field(default_factory=list)
     sla: account_selectors.SlaSummary = field(default_factory=account_selectors.SlaSummary)
     outages: list[Any] = field(default_factory=list)
+    contact_reasons: list[ContactReason] = field(default_factory=list)
 
     @property
     def is_unknown_caller(self) -> bool:
@@ -102,6 +104,7 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
             account_id=state.account.pk
         )
         state.outages = account_selectors.outage_list_for_account(account=state.account)
+        state.contact_reasons = contact_reasons_predict(account=state.account)
     state.sla = account_selectors.ticket_sla_summary_for_agent(user_id=agent.user_id)
     _telephony(state)
     state.alerts = _alerts(state)

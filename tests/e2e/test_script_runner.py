@@ -9,6 +9,7 @@ database: the run belongs to the call's interaction and holds the answers of the
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tests.e2e.test_screen_pop import (
 
 pytestmark = pytest.mark.e2e
 SCREENSHOT = "/tmp/e2e-script.png"
+CALLBACK_DAY = (date.today() + timedelta(days=10)).isoformat()
 
 
 def current_step(page: Any) -> Any:
@@ -68,7 +70,7 @@ def test_an_agent_runs_the_satisfaction_survey_with_branching_and_resume(
         page, "complaint", lambda f: f.locator("textarea").fill("Internet fällt abends aus")
     )
     answer_and_next(
-        page, "callback_date", lambda f: f.locator('input[type="date"]').fill("2030-01-15")
+        page, "callback_date", lambda f: f.locator('input[type="date"]').fill(CALLBACK_DAY)
     )
     # A required answer left empty is refused with a message, and the step stays.
     answer_and_next(page, "recommend")
@@ -101,10 +103,13 @@ def test_an_agent_runs_the_satisfaction_survey_with_branching_and_resume(
     # The optional email stays empty; the condition on the earlier complaint picks the ending.
     answer_and_next(page, "email")
     expect(current_step(page)).to_have_attribute("data-step", "end_complaint")
-    expect(page.locator("#script-step-form .script-text")).to_contain_text("2030-01-15")
+    expect(page.locator("#script-step-form .script-text")).to_contain_text(CALLBACK_DAY)
     page.locator("#script-step-form .script-finish").click()
     expect(page.locator("#script-summary")).to_be_visible()
     expect(page.locator("#script-summary .script-outcome")).to_have_text("complaint")
+    # The outcome's actions ran: a ticket and a callback, no failures.
+    expect(page.locator("#script-summary .script-actions li")).to_have_count(3)
+    expect(page.locator("#script-summary .script-actions li.error")).to_have_count(0)
     page.screenshot(path=SCREENSHOT)
 
     call = stored_call(e2e_server, call_id)
@@ -127,7 +132,7 @@ def test_an_agent_runs_the_satisfaction_survey_with_branching_and_resume(
         "consent": "Ja",
         "overall": "Unzufrieden",
         "complaint": "Internet fällt abends aus",
-        "callback_date": "2030-01-15",
+        "callback_date": CALLBACK_DAY,
         "recommend": "4",
         "channels": "Telefon, Chat",
     }

@@ -42,7 +42,9 @@ def knowledge_base(db: Any) -> dict[str, Solution]:
             usage_count=9,
         ),
         "internal": make_solution(
-            "Kulanzregeln Rechnung", "<p>Bis 50 € ohne Rückfrage.</p>", category=billing,
+            "Kulanzregeln Rechnung",
+            "<p>Bis 50 € ohne Rückfrage.</p>",
+            category=billing,
             is_public=False,
         ),
         "draft": make_solution(

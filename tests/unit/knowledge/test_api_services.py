@@ -70,7 +70,7 @@ def test_rich_text_is_sanitised_when_a_solution_is_written(manager_user):
     solution = services.solution_create(
         title="  Router  neu starten ",
         body='<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:x">l</a>'
-        '<strong>fett</strong></p>',
+        "<strong>fett</strong></p>",
         author=manager_user,
     )
     assert solution.title == "Router neu starten"

@@ -115,8 +115,18 @@ def test_renaming_an_account_reindexes_it():
 
 @pytest.mark.parametrize(
     "query",
-    ["", "   ", "x" * 10000, "der die das und", "'; DROP TABLE accounts; --", "<b>Meier</b>",
-     "Meier 😀", "Мейер Meier 麦尔", "%_%", "\x00Meier"],
+    [
+        "",
+        "   ",
+        "x" * 10000,
+        "der die das und",
+        "'; DROP TABLE accounts; --",
+        "<b>Meier</b>",
+        "Meier 😀",
+        "Мейер Meier 麦尔",
+        "%_%",
+        "\x00Meier",
+    ],
 )
 def test_bad_input_gives_a_result_or_nothing_never_an_error(query):
     AccountFactory(name="Karl Meier", first_name="Karl", last_name="Meier")

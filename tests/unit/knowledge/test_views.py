@@ -140,7 +140,8 @@ def test_the_public_page_shows_no_internal_fields(client, knowledge_base):
     html = client.get(reverse("help:detail", args=[solution.pk])).content.decode()
     assert "Router blinkt rot" in html
     assert "Entstörung Prio 2" not in html
-    assert client.get(reverse("help:detail", args=[knowledge_base["internal"].pk])).status_code == 404
+    internal = reverse("help:detail", args=[knowledge_base["internal"].pk])
+    assert client.get(internal).status_code == 404
 
 
 def test_did_this_help_is_recorded(client, knowledge_base):
@@ -168,7 +169,8 @@ def test_still_need_help_logs_an_email_request_and_a_callback(client, knowledge_
     )
     assert "We have your request" in response.content.decode()
     interaction = Interaction.objects.get()
-    assert (interaction.channel, interaction.direction, interaction.agent) == ("email", "inbound", None)
+    assert (interaction.channel, interaction.direction) == ("email", "inbound")
+    assert interaction.agent is None
     assert "Router immer noch rot" in interaction.notes
     assert "Router blinkt rot" in interaction.notes
     assert WorkItem.objects.filter(channel="callback").count() == 1

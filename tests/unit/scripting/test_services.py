@@ -280,9 +280,7 @@ def test_a_ticket_action_without_an_account_is_recorded_and_the_run_still_finish
     ]
 
 
-def test_the_complaint_ending_opens_a_ticket_and_schedules_a_callback_by_the_agent(
-    survey, agent
-):
+def test_the_complaint_ending_opens_a_ticket_and_schedules_a_callback_by_the_agent(survey, agent):
     from accounts.models import Ticket
     from telephony.models import WorkItem
 
