@@ -49,23 +49,29 @@ def _when(moment: dt.datetime) -> str:
 
 
 def contact_reasons_predict(
-    *, account: Account, now: dt.datetime | None = None, limit: int = TOP
+    *,
+    account: Account,
+    now: dt.datetime | None = None,
+    limit: int = TOP,
+    outages: list[Outage] | None = None,
 ) -> list[ContactReason]:
     """The most likely reasons the account's customer is contacting us, best first.
 
     Uses only data from before `now` (default: the present), in three queries: the
-    account's tickets, outages in its postcodes, and its recent interactions.
+    account's tickets, outages in its postcodes (none when the caller passes the current
+    `outages`), and its recent interactions.
     """
     now = now or timezone.now()
     reasons: list[ContactReason] = []
     postcodes = {address.postcode for address in account.addresses.all() if address.postcode}
-    if postcodes:
-        outages = (
+    if outages is None and postcodes:
+        outages = list(
             Outage.objects.filter(areas__postcode__in=postcodes, started_at__lte=now)
             .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=now))
             .distinct()
-            .order_by("-started_at")
+            .order_by("-started_at")[:2]
         )
+    if outages:
         for outage in outages[:2]:
             fix = _when(outage.expected_fix_at) if outage.expected_fix_at else _("unknown")
             reasons.append(

@@ -22,6 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors, services
 from accounts.models import (
     Account,
+    AlertAction,
+    AlertRule,
     Interaction,
     MessageTemplate,
     Outage,
@@ -514,6 +516,24 @@ def message_send(request: HttpRequest, agent: Agent) -> HttpResponse:
     return _account_answer(request, agent, account, message=message)
 
 
+@agent_required
+@require_GET
+def reach_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
+    """The callback / SMS / email card, loaded after the pop has shown."""
+    account = selectors.account_get_for_desk(account_id=account_pk)
+    if account is None:
+        raise Http404
+    number = request.GET.get("number", "")
+    if not number:
+        phones = [p for p in account.own_contact_points if p.kind == "phone"]  # type: ignore[attr-defined]
+        number = phones[0].normalized if phones else ""
+    return render(
+        request,
+        "accounts/partials/reach_card.html",
+        {"account": account, "agent": agent, "callback_number": number[:40]},
+    )
+
+
 # -- connected systems, outages, line test ---------------------------------------------------
 
 
@@ -583,4 +603,52 @@ def ticket_link_outage(request: HttpRequest, agent: Agent, ticket_pk: int) -> Ht
         ticket.account,
         message=_("Ticket %(number)s is linked to outage %(outage)s.")
         % {"number": ticket.number, "outage": outage.reference},
+    )
+
+
+# -- alert rules -----------------------------------------------------------------------------
+
+
+@agent_required
+@require_POST
+def guidance_script(request: HttpRequest, agent: Agent, rule_pk: int) -> HttpResponse:
+    """An alert rule's "start a script" action for the agent's current contact."""
+    from scripting import services as scripting_services
+    from scripting.desk import workspace_context as script_workspace_context
+    from scripting.models import ScriptRun
+    from scripting.selectors import script_version_published_get
+
+    rule = AlertRule.objects.filter(pk=rule_pk, is_active=True).first()
+    action = rule.actions.filter(kind=AlertAction.Kind.SCRIPT).first() if rule else None
+    interaction_id = _int(request.GET.get("interaction") or request.POST.get("interaction"))
+    interaction = (
+        Interaction.objects.filter(pk=interaction_id, agent=_user(request)).first()
+        if interaction_id
+        else None
+    )
+    if action is None or interaction is None:
+        return _message(request, _("This alert rule has no script for your contact."))
+    version = script_version_published_get(code=action.script_code)
+    if version is None:
+        return _message(
+            request,
+            _("The script “%(code)s” has no published version.") % {"code": action.script_code},
+        )
+    try:
+        scripting_services.script_run_start(
+            script_version=version,
+            agent_user=_user(request),
+            interaction=interaction,
+            source=ScriptRun.Source.ALERT,
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _workspace(
+        request,
+        agent,
+        view="script",
+        account_id=interaction.account_id,
+        **script_workspace_context(
+            user=request.user, interaction=interaction, account=interaction.account
+        ),
     )

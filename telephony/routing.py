@@ -103,10 +103,10 @@ def queue_ids_for_agent(*, agent: Agent) -> list[int]:
 # -- agent for a work item ------------------------------------------------------------------
 
 
-def _capacity_field(channel: str) -> str:
-    return {WorkItem.Channel.EMAIL: "capacity_email", WorkItem.Channel.CHAT: "capacity_chat"}[
-        channel
-    ]
+CAPACITY_FIELDS: dict[str, str] = {
+    WorkItem.Channel.EMAIL: "capacity_email",
+    WorkItem.Channel.CHAT: "capacity_chat",
+}
 
 
 def agent_pick_for_item(*, item: WorkItem, at: datetime | None = None) -> Agent | None:
@@ -134,7 +134,7 @@ def agent_pick_for_item(*, item: WorkItem, at: datetime | None = None) -> Agent 
         )
     if reserved:
         # The personal agent gets it without skill checks; others wait until the reservation ends.
-        candidates = candidates.filter(pk=item.preferred_agent_id)
+        candidates = candidates.filter(pk=item.preferred_agent_id or 0)
     else:
         requirements = queue_requirements(queue=item.queue)
         for skill_id, min_level in requirements.skills:
@@ -172,7 +172,7 @@ def agent_pick_for_item(*, item: WorkItem, at: datetime | None = None) -> Agent 
             work_items__status__in=[WorkItem.Status.OFFERED, WorkItem.Status.ACCEPTED],
         ),
     )
-    field = _capacity_field(item.channel)
+    field = CAPACITY_FIELDS[item.channel]
     ids = list(
         candidates.annotate(busy=busy)
         .filter(busy__lt=F(field))
@@ -257,7 +257,7 @@ def _first_with_free_call(ordered: QuerySet[WorkItem], attempts: int = 10) -> Wo
 def queue_position(*, item: WorkItem) -> int:
     """1 for the next item to be served in the item's queue."""
     ahead = WorkItem.objects.filter(
-        status=WorkItem.Status.QUEUED, queue_id=item.queue_id, channel=item.channel
+        status=WorkItem.Status.QUEUED, queue=item.queue, channel=item.channel
     ).filter(
         Q(priority__gt=item.priority)
         | Q(priority=item.priority, enqueued_at__lt=item.enqueued_at)

@@ -1,5 +1,6 @@
 """The accounts app's models, one module per area; import them from here."""
 
+from accounts.models.alerts import AlertAction, AlertCondition, AlertRule
 from accounts.models.core import (
     Account,
     Address,
@@ -26,6 +27,9 @@ from accounts.models.tickets import (
 __all__ = [
     "Account",
     "Address",
+    "AlertAction",
+    "AlertCondition",
+    "AlertRule",
     "BusinessCalendar",
     "BusinessHours",
     "CalendarClosure",

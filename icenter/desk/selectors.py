@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import selectors as account_selectors
+from accounts.alerts import DeskFacts, RuleHit, alert_rules_evaluate
 from accounts.models import Account, Interaction
 from accounts.phone import ParsedNumber, phone_parse
 from accounts.prediction import ContactReason, contact_reasons_predict
@@ -60,6 +61,7 @@ class DeskState:
     sla: account_selectors.SlaSummary = field(default_factory=account_selectors.SlaSummary)
     outages: list[Any] = field(default_factory=list)
     contact_reasons: list[ContactReason] = field(default_factory=list)
+    guidance: list[RuleHit] = field(default_factory=list)
 
     @property
     def is_unknown_caller(self) -> bool:
@@ -104,11 +106,34 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
             account_id=state.account.pk
         )
         state.outages = account_selectors.outage_list_for_account(account=state.account)
-        state.contact_reasons = contact_reasons_predict(account=state.account)
+        state.contact_reasons = contact_reasons_predict(
+            account=state.account, outages=state.outages
+        )
     state.sla = account_selectors.ticket_sla_summary_for_agent(user_id=agent.user_id)
     _telephony(state)
     state.alerts = _alerts(state)
+    _guidance(state)
     return state
+
+
+def _guidance(state: DeskState) -> None:
+    """The managers' alert rules (accounts.alerts), evaluated on every render of the desk."""
+    interaction = state.interaction
+    call = state.call
+    state.guidance = alert_rules_evaluate(
+        facts=DeskFacts(
+            account=state.account,
+            agent_user=state.agent.user,
+            interaction_id=interaction.pk if interaction is not None else None,
+            is_live=interaction is not None and interaction.ended_at is None,
+            is_unknown_caller=state.is_unknown_caller,
+            dialled_number=call.dnis if call is not None else "",
+            queue=call.queue if call is not None else "",
+            open_tickets=state.open_tickets,
+            outages=state.outages,
+        )
+    )
+    state.alerts += [Alert(a.severity, a.text) for hit in state.guidance for a in hit.alerts]
 
 
 def _telephony(state: DeskState) -> None:
@@ -139,8 +164,8 @@ def _telephony(state: DeskState) -> None:
             .first()
         )
     queue_ids = routing.queue_ids_for_agent(agent=agent)
-    waiting = {
-        row["queue_id"]: row
+    waiting: dict[int, tuple[int, datetime | None]] = {
+        row["queue_id"]: (row["waiting"], row["since"])
         for row in WorkItem.objects.filter(status=WorkItem.Status.QUEUED, queue_id__in=queue_ids)
         .values("queue_id")
         .annotate(waiting=Count("id"), since=Min("enqueued_at"))
@@ -149,8 +174,8 @@ def _telephony(state: DeskState) -> None:
         QueueStatus(
             queue_id=queue.pk,
             name=queue.name,
-            waiting=waiting.get(queue.pk, {}).get("waiting", 0),
-            longest_wait_since=waiting.get(queue.pk, {}).get("since"),
+            waiting=waiting.get(queue.pk, (0, None))[0],
+            longest_wait_since=waiting.get(queue.pk, (0, None))[1],
         )
         for queue in Queue.objects.filter(pk__in=queue_ids).order_by("-priority", "name")
     ]

@@ -302,7 +302,7 @@ def transfer(request: HttpRequest, agent: Agent, call_pk: int) -> HttpResponse:
     target = request.POST.get("target", "")
     mode = request.POST.get("mode", "blind")
     kind, _sep, raw_id = target.partition(":")
-    target_id = _int(raw_id)
+    target_id = _int(raw_id) or 0
     target_agent = Agent.objects.filter(pk=target_id).first() if kind == "agent" else None
     queue = Queue.objects.filter(pk=target_id).first() if kind == "queue" else None
     try:

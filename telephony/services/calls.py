@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from accounts.models import Interaction
 from accounts.phone import phone_parse
 from icenter.desk import push
 from icenter.errors import DomainError
-from telephony import routing
+from telephony import routing, webhooks
 from telephony.cti.base import CallEvent, CtiAdapter, CtiError, get_adapter
 from telephony.models import Agent, Call, CallEventRecord, Queue, WorkItem
 from telephony.services.agents import agent_transition
@@ -105,14 +106,9 @@ def call_event_handle(*, event: CallEvent) -> Call | None:
 
 def _after_applied(call: Call, event: CallEvent) -> None:
     push.publish(kind="call.updated", id=call.pk, groups=[push.SUPERVISORS])
-    try:
-        from telephony import webhooks
-    except ImportError:  # pragma: no cover - the webhook module ships with the app
-        return
-    enqueue = getattr(webhooks, "webhook_enqueue_for_call_event", None)
-    if enqueue is not None:
-        call_pk, kind, at = call.pk, event.kind, event.at
-        transaction.on_commit(lambda: enqueue(call=Call.objects.get(pk=call_pk), kind=kind, at=at))
+    # Webhook deliveries are written in the event's own transaction (an outbox): an applied
+    # event always has its deliveries, a rolled-back one never does.
+    webhooks.webhook_enqueue_for_call_event(call=call, kind=event.kind, at=event.at)
 
 
 def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, str]:
@@ -509,11 +505,7 @@ def call_ring_timeout(*, now: datetime | None = None) -> int:
                     kind="not_answered", call_id=call_id, agent=extension, reason="timeout"
                 )
             )
-            _best_effort(
-                lambda a, call_id=call_id, extension=extension: a.reject(
-                    call_id=call_id, extension=extension
-                )
-            )
+            _best_effort(functools.partial(_reject, call_id=call_id, extension=extension))
         elif item.agent is not None:
             with transaction.atomic():
                 locked = (
@@ -837,6 +829,10 @@ def _adapter_command(command: Callable[[CtiAdapter], Any]) -> Any:
         raise DomainError(
             _("The phone system refused: %(reason)s") % {"reason": exc.message}
         ) from exc
+
+
+def _reject(adapter: CtiAdapter, *, call_id: str, extension: str) -> None:
+    adapter.reject(call_id=call_id, extension=extension)
 
 
 def _best_effort(command: Callable[[CtiAdapter], Any]) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from telephony.cti import base
 from tests.conftest import need_program
-from tests.integration.kamailio.harness import Kamailio
+from tests.integration.kamailio.harness import Kamailio, Rtpengine, make_media
 
 TOKEN = "kamailio-integration-token"
 
@@ -74,6 +74,38 @@ def kamailio_factory(
     for kamailio in started:
         kamailio.stop()
         _report_on_failure(request, kamailio, tmp_path)
+
+
+@pytest.fixture
+def rtpengine(kamailio_programs: None, tmp_path: Path, request: Any) -> Iterator[Rtpengine]:
+    """rtpengine-daemon in userspace mode on loopback (its own ng and media ports)."""
+    need_program("rtpengine", "waiting callers hear announcements through rtpengine")
+    engine = Rtpengine(workdir=tmp_path / "rtpengine")
+    engine.start()
+    yield engine
+    engine.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(f"\n----- rtpengine log -----\n{engine.log()[-4000:]}")
+
+
+@pytest.fixture
+def kamailio_media(
+    rtpengine: Rtpengine, icenter: str, tmp_path: Path, settings: Any, request: Any
+) -> Iterator[Kamailio]:
+    """Kamailio with WITH_RTPENGINE, driving `rtpengine`, with generated audio files."""
+    media = make_media(tmp_path / "media", positions=3)
+    kamailio = _start(
+        tmp_path,
+        icenter,
+        settings,
+        ring_timeout_ms=2000,
+        extra={"RTPENGINE_SOCK": rtpengine.sock, "MEDIA_DIR": str(media)},
+        extra_defines={"WITH_RTPENGINE": "1", "QUEUE_POSITION_FILES": "3"},
+    )
+    yield kamailio
+    kamailio.stop()
+    _report_on_failure(request, kamailio, tmp_path)
 
 
 def _report_on_failure(request: Any, kamailio: Kamailio, tmp_path: Path) -> None:

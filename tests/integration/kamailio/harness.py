@@ -14,6 +14,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -54,6 +56,7 @@ class Kamailio:
     app_timeout_s: int = 1
     children: int = 4
     extra: dict[str, str] = field(default_factory=dict)
+    extra_defines: dict[str, str] = field(default_factory=dict)
     sip_port: int = 0
     rpc_port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -76,6 +79,7 @@ class Kamailio:
         defines = {
             "RING_TIMEOUT_MS": str(self.ring_timeout_ms),
             "APP_TIMEOUT": str(self.app_timeout_s),
+            **self.extra_defines,
         }
         text = "".join(f'#!substdef "!{k}!{v}!g"\n' for k, v in lines.items())
         text += "".join(f"#!define {k} {v}\n" for k, v in defines.items())
@@ -399,3 +403,231 @@ def http_json(url: str, payload: Any, *, token: str, timeout: float = 5) -> tupl
             return exc.code, json.loads(raw or b"null")
         except ValueError:
             return exc.code, raw.decode(errors="replace")
+
+
+# -- media: rtpengine (userspace, no kernel module) and a caller's RTP "ear" ----------------
+
+RTPENGINE = "/usr/bin/rtpengine"
+MEDIA_SCRIPT = BASE_DIR / "deploy" / "kamailio" / "make_media.py"
+
+
+def _bencode(value: Any) -> bytes:
+    if isinstance(value, bool):
+        raise TypeError("bencode has no booleans")
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(_bencode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
+        return b"d" + b"".join(_bencode(k) + _bencode(v) for k, v in items) + b"e"
+    raise TypeError(f"cannot bencode {type(value).__name__}")
+
+
+def _bdecode(data: bytes, at: int = 0) -> tuple[Any, int]:
+    head = data[at : at + 1]
+    if head == b"i":
+        end = data.index(b"e", at)
+        return int(data[at + 1 : end]), end + 1
+    if head in (b"l", b"d"):
+        at += 1
+        items: list[Any] = []
+        while data[at : at + 1] != b"e":
+            item, at = _bdecode(data, at)
+            items.append(item)
+        if head == b"l":
+            return items, at + 1
+        pairs = iter(items)
+        return {k.decode(): v for k, v in zip(pairs, pairs, strict=True)}, at + 1
+    colon = data.index(b":", at)
+    length = int(data[at:colon])
+    return data[colon + 1 : colon + 1 + length], colon + 1 + length
+
+
+@dataclass
+class Rtpengine:
+    """rtpengine-daemon in userspace mode (`--table=-1`) on loopback, ng protocol over UDP."""
+
+    workdir: Path
+    ng_port: int = 0
+    port_min: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ng_port = self.ng_port or free_sip_port()
+        if not self.port_min:
+            # a random block of 200 media ports; rtpengine skips ports that are taken
+            self.port_min = 20000 + (os.getpid() * 7 + self.ng_port) % 200 * 200
+
+    @property
+    def sock(self) -> str:
+        return f"udp:127.0.0.1:{self.ng_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "rtpengine.log"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, *, ready_timeout: float = 15) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                RTPENGINE,
+                "--interface=127.0.0.1",
+                f"--listen-ng=127.0.0.1:{self.ng_port}",
+                "--table=-1",
+                "--foreground",
+                "--log-stderr",
+                "--log-level=6",
+                f"--port-min={self.port_min}",
+                f"--port-max={self.port_min + 199}",
+                "--delete-delay=0",
+            ],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rtpengine exited:\n{self.log()[-4000:]}")
+            with contextlib.suppress(OSError):
+                if self.ng({"command": "ping"}, timeout=0.3).get("result") == b"pong":
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"rtpengine did not answer ng ping:\n{self.log()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def ng(self, command: dict[str, Any], *, timeout: float = 3) -> dict[str, Any]:
+        """One ng-protocol request (bencoded dict after a cookie); the decoded answer."""
+        cookie = os.urandom(6).hex().encode()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(timeout)
+            sock.sendto(cookie + b" " + _bencode(command), ("127.0.0.1", self.ng_port))
+            while True:
+                data = sock.recv(65535)
+                if data.startswith(cookie + b" "):
+                    answer, _ = _bdecode(data, len(cookie) + 1)
+                    return dict(answer)
+
+    def call_ids(self) -> list[str]:
+        """Call ids of the sessions rtpengine holds now."""
+        answer = self.ng({"command": "list", "limit": 1000})
+        return [c.decode() for c in answer.get("calls", [])]
+
+
+def make_media(directory: Path, *, positions: int = 3) -> Path:
+    """Generate the placeholder audio files with deploy/kamailio/make_media.py, as a site does."""
+    subprocess.run(
+        [sys.executable, str(MEDIA_SCRIPT), str(directory), "--positions", str(positions)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return directory
+
+
+@dataclass
+class RtpPacket:
+    at: float
+    source: tuple[str, int]
+    payload_type: int
+    payload: bytes
+
+
+class RtpEar:
+    """The caller's media port: a UDP socket on loopback that records every RTP packet."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = int(self.sock.getsockname()[1])
+        self.packets: list[RtpPacket] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if len(data) < 12 or data[0] >> 6 != 2:
+                continue  # not RTP (version 2), e.g. RTCP on the next port is not here anyway
+            packet = RtpPacket(time.monotonic(), source, data[1] & 0x7F, data[12:])
+            with self._lock:
+                self.packets.append(packet)
+
+    def received(self) -> list[RtpPacket]:
+        with self._lock:
+            return list(self.packets)
+
+    def quiet_for(self, seconds: float) -> bool:
+        """True when no packet arrived in the last `seconds`."""
+        packets = self.received()
+        return not packets or time.monotonic() - packets[-1].at >= seconds
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+    def __enter__(self) -> RtpEar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def call_with_media(
+    kamailio: Kamailio,
+    *,
+    to: str,
+    ani: str,
+    workdir: Path,
+    media_port: int,
+    hold_ms: int = 1000,
+    expect: int = 200,
+    name: str = "media-caller",
+) -> Sipp:
+    """A customer whose SDP offers `media_port` (an RtpEar); accepts early media (183 + SDP).
+
+    `expect` 200: the call is answered and hung up after `hold_ms`; any other code: the call
+    ends with that final answer (e.g. 480 for a closed queue).
+    """
+    template = "caller_media" if expect == 200 else "caller_media_refused"
+    path = scenario(template, workdir, MEDIA_PORT=str(media_port), HOLD_MS=str(hold_ms), CODE=str(expect))
+    return sipp(
+        name,
+        path,
+        workdir=workdir,
+        port=free_sip_port(),
+        target=kamailio.sip_target,
+        keys={"service": to, "ani": ani},
+        timeout_s=90,
+    )

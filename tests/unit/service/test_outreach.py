@@ -237,7 +237,8 @@ def test_the_desk_schedules_a_callback_for_the_agent(desk_client, account, agent
     item = WorkItem.objects.get()
     assert timezone.localtime(item.not_before).strftime("%H:%M") == "09:00"
     assert item.preferred_agent == agent
-    assert "Router" in html  # the account view lists the scheduled callback
+    panel = desk_client.get(reverse("accounts:reach_panel", args=[account.pk])).content.decode()
+    assert "Router" in panel  # the account's card lists the scheduled callback
 
 
 def test_the_desk_refuses_a_callback_for_someone_elses_group(desk_client, account):
@@ -292,6 +293,11 @@ def test_the_desk_previews_a_template_and_sends_the_edited_text(
 
 def test_the_account_view_offers_callback_sms_and_email(desk_client, account):
     html = desk_client.get(f"/desk/?account={account.pk}").content.decode()
+    assert reverse("accounts:reach_panel", args=[account.pk]) in html  # loaded after the pop
+    html = desk_client.get(
+        reverse("accounts:reach_panel", args=[account.pk]), {"number": "+4930999"}
+    ).content.decode()
+    assert 'value="+4930999"' in html
     assert "Schedule a callback" in html
     assert "Send an SMS instead" in html and "Send an email instead" in html
 

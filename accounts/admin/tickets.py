@@ -1,3 +1,5 @@
+"""Admin for tickets, their categories, SLA calendars and policies, and outages."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,18 +9,11 @@ from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from accounts import messaging, sla
+from accounts import sla
 from accounts.models import (
-    Account,
-    Address,
     BusinessCalendar,
     BusinessHours,
     CalendarClosure,
-    Contact,
-    ContactPoint,
-    CustomerGroup,
-    Interaction,
-    MessageTemplate,
     Outage,
     OutageArea,
     SlaPolicy,
@@ -28,85 +23,8 @@ from accounts.models import (
     TicketChange,
     TicketMessage,
 )
-from accounts.services import contact_point_normalize
 from accounts.services import tickets as ticket_services
 from icenter.errors import DomainError
-
-
-class ContactPointForm(forms.ModelForm):
-    class Meta:
-        model = ContactPoint
-        fields = ["kind", "value", "label", "contact", "is_switchboard"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("kind") and data.get("value"):
-            try:
-                self.instance.normalized = contact_point_normalize(
-                    kind=data["kind"], value=data["value"]
-                )
-            except DomainError as exc:
-                self.add_error("value", exc.message)
-        return data
-
-
-class ContactPointInline(admin.TabularInline):
-    model = ContactPoint
-    form = ContactPointForm
-    extra = 0
-    fields = ["kind", "value", "label", "contact", "is_switchboard", "normalized"]
-    readonly_fields = ["normalized"]
-
-
-class AddressInline(admin.TabularInline):
-    model = Address
-    extra = 0
-
-
-class ContactInline(admin.TabularInline):
-    model = Contact
-    extra = 0
-
-
-@admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "customer_number", "kind", "is_vip", "customer_group", "assigned_agent"]
-    list_filter = ["kind", "is_vip", "customer_group"]
-    search_fields = ["name", "customer_number", "contact_points__normalized"]
-    list_select_related = ["customer_group", "assigned_agent"]
-    autocomplete_fields = ["assigned_agent"]
-    inlines = [ContactInline, ContactPointInline, AddressInline]
-
-
-@admin.register(CustomerGroup)
-class CustomerGroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "code"]
-    prepopulated_fields = {"code": ["name"]}
-
-
-@admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
-    list_display = ["full_name", "account", "position"]
-    search_fields = ["last_name", "first_name", "account__name"]
-    autocomplete_fields = ["account"]
-
-
-@admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "channel", "direction", "account", "agent", "outcome"]
-    list_filter = ["channel", "direction", "outcome"]
-    date_hierarchy = "started_at"
-    search_fields = ["account__name", "address", "subject"]
-    autocomplete_fields = ["account", "contact", "agent"]
-    list_select_related = ["account", "agent"]
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        # The interaction history is append-only.
-        return False
-
-
-admin.site.empty_value_display = "–"
-
 
 # -- tickets, SLA calendars, outages -----------------------------------------------------------
 
@@ -422,37 +340,3 @@ class TicketAdmin(admin.ModelAdmin):
         except DomainError as exc:
             messages.error(request, exc.message)
         obj.refresh_from_db()
-
-
-# -- message templates -------------------------------------------------------------------------
-
-
-class MessageTemplateForm(forms.ModelForm):
-    class Meta:
-        model = MessageTemplate
-        fields = ["name", "code", "channel", "subject", "body", "is_active"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        for field in ("subject", "body"):
-            for problem in messaging.template_problems(data.get(field) or ""):
-                self.add_error(field, problem)
-        channel = data.get("channel")
-        if channel == MessageTemplate.Channel.EMAIL and not (data.get("subject") or "").strip():
-            self.add_error("subject", _("An email template needs a subject."))
-        body = data.get("body") or ""
-        if channel == MessageTemplate.Channel.SMS and len(body) > messaging.SMS_MAX_LENGTH:
-            self.add_error(
-                "body",
-                _("An SMS can be at most %(max)d characters long.")
-                % {"max": messaging.SMS_MAX_LENGTH},
-            )
-        return data
-
-
-@admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
-    form = MessageTemplateForm
-    list_display = ["name", "code", "channel", "is_active"]
-    list_filter = ["channel", "is_active"]
-    prepopulated_fields = {"code": ["name"]}
