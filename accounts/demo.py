@@ -11,6 +11,9 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import (
     Account,
+    AlertAction,
+    AlertCondition,
+    AlertRule,
     BusinessCalendar,
     BusinessHours,
     MessageTemplate,
@@ -166,6 +169,55 @@ def _message_templates() -> None:
         )
 
 
+ALERT_RULES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
+    (
+        "Offene Beschwerde",
+        [{"kind": "open_complaint"}],
+        [
+            {
+                "kind": "alert",
+                "severity": "danger",
+                "text": "Offene Beschwerde von {account.name}: zuerst darauf eingehen.",
+            },
+            {"kind": "navigate", "view": "tickets"},
+        ],
+    ),
+    (
+        "Vielanrufer",
+        [{"kind": "contacts", "count": 3, "days": 7}],
+        [
+            {
+                "kind": "alert",
+                "severity": "warning",
+                "text": "Mindestens 3 Kontakte in 7 Tagen: Historie prüfen.",
+            }
+        ],
+    ),
+    (
+        "Störung im Gebiet",
+        [{"kind": "outage"}],
+        [
+            {
+                "kind": "alert",
+                "severity": "info",
+                "text": "Auf die bekannte Störung hinweisen und das Ticket damit verknüpfen.",
+            }
+        ],
+    ),
+]
+
+
+def _alert_rules() -> None:
+    for order, (name, conditions, actions) in enumerate(ALERT_RULES, start=1):
+        rule, created = AlertRule.objects.get_or_create(name=name, defaults={"order": order * 10})
+        if not created:
+            continue
+        for condition in conditions:
+            AlertCondition.objects.create(rule=rule, **condition)
+        for action in actions:
+            AlertAction.objects.create(rule=rule, **action)
+
+
 def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
     """Create what the customer-service screens show in the demo; skip what is there."""
     calendar = _calendar()
@@ -173,6 +225,7 @@ def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
     categories = _categories()
     outage = _outage()
     _message_templates()
+    _alert_rules()
     agent = users.get("agent")
     created = 0
     for number, tickets in TICKETS.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -757,12 +758,32 @@ def call_originate(*, agent: Agent, number: str, work_item: WorkItem | None = No
     busy_states = {Agent.State.TALKING, Agent.State.LOGGED_OUT}
     if fresh.state in busy_states or (fresh.state == Agent.State.RINGING and work_item is None):
         raise DomainError(_("You can dial out only when no call is ringing or running."))
-    call_id = _adapter_command(lambda a: a.originate(extension=agent.extension, number=dial))
+    # The call is recorded (and committed) before the PBX is asked, so that the PBX's first
+    # events — the agent's phone dialling out, the customer answering — always find it.
     with transaction.atomic():
-        existing = Call.objects.filter(call_id=call_id).first()
-        call = existing or _outbound_call_create(
-            _locked_agent(agent.pk), dial, call_id=call_id, at=timezone.now(), item=work_item
+        call = _outbound_call_create(
+            _locked_agent(agent.pk),
+            dial,
+            call_id=f"pending-{uuid.uuid4().hex}",
+            at=timezone.now(),
+            item=work_item,
         )
+    try:
+        with transaction.atomic():
+            locked = Call.objects.select_for_update().get(pk=call.pk)
+            pbx_id = get_adapter().originate(extension=agent.extension, number=dial)
+            if locked.call_id.startswith("pending-") and pbx_id:
+                locked.call_id = pbx_id
+                locked.save(update_fields=["call_id"])
+    except CtiError as exc:
+        logger.error("PBX refused to dial %s for %s: %s", dial, agent.extension, exc.message)
+        call_event_handle(
+            event=CallEvent(kind="ended", call_id=call.call_id, reason="phone system refused")
+        )
+        raise DomainError(
+            _("The phone system refused: %(reason)s") % {"reason": exc.message}
+        ) from exc
+    call.refresh_from_db()
     return call
 
 

@@ -485,7 +485,7 @@ class Rtpengine:
                 "--table=-1",
                 "--foreground",
                 "--log-stderr",
-                "--log-level=6",
+                "--log-level=7",
                 f"--port-min={self.port_min}",
                 f"--port-max={self.port_min + 199}",
                 "--delete-delay=0",

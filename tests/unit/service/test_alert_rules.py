@@ -63,8 +63,8 @@ def test_all_and_any_and_not(agent):
     assert texts(DeskFacts(account=account, dialled_number="+49 800 123")) == ["eins", "kein VIP"]
     assert texts(DeskFacts(account=account, dialled_number="0800 123")) == [
         "beide",
-        "kein VIP",
         "eins",
+        "kein VIP",
     ]
 
 
@@ -267,3 +267,42 @@ def test_invalid_rules_are_refused_at_save_with_a_clear_message(
     html = post_rule(manager_client, conditions, actions).content.decode()
     assert message in html
     assert not AlertRule.objects.exists()
+
+
+def test_the_start_a_script_action_opens_the_script_for_the_live_contact(
+    client, agent, manager_client
+):
+    from scripting.demo import SURVEY_CODE, demo_scripts_seed
+    from scripting.models import ScriptRun
+
+    demo_scripts_seed()
+    response = post_rule(
+        manager_client,
+        [{"kind": "account_identified"}],
+        [{"kind": "script", "script_code": SURVEY_CODE, "severity": "info"}],
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    hit = AlertRule.objects.get()
+    account = AccountFactory()
+    interaction = InteractionFactory(account=account, agent=agent.user, outcome="")
+    Agent.objects.filter(pk=agent.pk).update(current_interaction=interaction)
+    html = render_panels(agent_id=agent.pk, panels=("alerts",), language="en")
+    assert f'data-guidance="script-{hit.pk}-{interaction.pk}"' in html
+    client.force_login(agent.user)
+    url = f"/desk/guidance/{hit.pk}/script/?interaction={interaction.pk}"
+    assert client.post(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert client.post(url, HTTP_HX_REQUEST="true").status_code == 200  # a second time resumes
+    run = ScriptRun.objects.get()
+    assert (run.interaction, run.source, run.version.script.code) == (
+        interaction,
+        "alert",
+        SURVEY_CODE,
+    )
+
+
+def test_nobody_starts_a_script_for_someone_elses_contact(client, agent, other_agent):
+    hit = rule(conditions=[{"kind": "vip"}], actions=[{"kind": "script", "script_code": "x"}])
+    foreign = InteractionFactory(agent=other_agent.user)
+    client.force_login(agent.user)
+    html = client.post(f"/desk/guidance/{hit.pk}/script/?interaction={foreign.pk}").content.decode()
+    assert "has no script for your contact" in html

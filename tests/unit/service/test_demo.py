@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Outage, SlaPolicy, Ticket, TicketCategory
+from accounts.models import AlertRule, MessageTemplate, Outage, SlaPolicy, Ticket, TicketCategory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,9 @@ def test_the_demo_has_tickets_sla_policies_categories_and_an_outage_at_mueller(s
     assert SlaPolicy.objects.count() == 4
     assert TicketCategory.objects.filter(parent__name="Internet", name="Störung").exists()
     assert Outage.objects.get().areas.filter(postcode="10117").exists()
-    counts = (Ticket.objects.count(), SlaPolicy.objects.count(), TicketCategory.objects.count())
+    assert AlertRule.objects.filter(name="Offene Beschwerde", actions__kind="navigate").exists()
+    assert MessageTemplate.objects.count() == 2
+    counts = (Ticket.objects.count(), SlaPolicy.objects.count(), AlertRule.objects.count())
     call_command("seed_demo", verbosity=0)
     assert (
         Ticket.objects.count(),

@@ -403,3 +403,25 @@ def test_the_caller_hanging_up_in_the_queue_is_kept_as_abandoned(agent):
     call = refreshed(call)
     assert call.interaction.outcome == Interaction.Outcome.ABANDONED
     assert WorkItem.objects.get(call=call).status == WorkItem.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_click_to_dial_in_autocommit_mode_finds_its_call_when_the_customer_answers(agent):
+    call = services.call_originate(agent=agent, number="+49 89 5555000")
+    assert call.status == Call.Status.TALKING
+    assert not call.call_id.startswith("pending-")
+
+
+def test_a_refused_dial_out_leaves_an_ended_call_and_a_clear_message(agent, monkeypatch):
+    from telephony.cti.base import CtiError
+    from telephony.cti.simulator import SimulatorAdapter
+
+    def refuse(self, *, extension, number):
+        raise CtiError("trunk down")
+
+    monkeypatch.setattr(SimulatorAdapter, "originate", refuse)
+    with pytest.raises(DomainError, match="trunk down"):
+        services.call_originate(agent=agent, number="+49 89 5555000")
+    call = Call.objects.get()
+    assert (call.status, call.end_reason) == (Call.Status.ENDED, "phone system refused")
+    assert refreshed(agent).state == Agent.State.WRAP_UP
