@@ -29,7 +29,9 @@ def start() -> bool:
             return False
         _started.set()
     threading.Thread(target=_loop, name="icenter-ticker", daemon=True).start()
-    logger.info("in-process ticker started for %d periodic tasks", len(settings.CELERY_BEAT_SCHEDULE))
+    logger.info(
+        "in-process ticker started for %d periodic tasks", len(settings.CELERY_BEAT_SCHEDULE)
+    )
     return True
 
 

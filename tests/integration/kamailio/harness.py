@@ -482,6 +482,8 @@ class Rtpengine:
                 RTPENGINE,
                 "--interface=127.0.0.1",
                 f"--listen-ng=127.0.0.1:{self.ng_port}",
+                # its CLI port (default 2224) must be free too: one per instance
+                f"--listen-cli=127.0.0.1:{free_sip_port()}",
                 "--table=-1",
                 "--foreground",
                 "--log-stderr",

@@ -1,4 +1,4 @@
-"""The telephony toolbar and comm-info: reject, transfer, consult, click-to-dial, wrap-up, queues."""
+"""The telephony toolbar and comm-info: reject, transfer, consult, dial, wrap-up, queues."""
 
 from datetime import timedelta
 

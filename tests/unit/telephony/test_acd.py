@@ -1,4 +1,4 @@
-"""The universal queue and ACD: skills, groups, customer groups, overflow, ring-no-answer, capacity."""
+"""The universal queue and ACD: skills, groups, customer groups, overflow, no-answer, capacity."""
 
 from datetime import datetime, time, timedelta
 
@@ -20,7 +20,6 @@ from telephony.models import (
 )
 from tests.factories import (
     AccountFactory,
-    AgentFactory,
     AgentGroupFactory,
     CustomerGroupFactory,
     PhoneFactory,
