@@ -14,7 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, Interaction, Outage, Ticket, TicketChange
+from accounts.models import Account, Appointment, Interaction, Outage, Ticket, TicketChange
 
 RECENT_TICKET_DAYS = 7
 RECENT_RESOLUTION_DAYS = 3
@@ -57,9 +57,9 @@ def contact_reasons_predict(
 ) -> list[ContactReason]:
     """The most likely reasons the account's customer is contacting us, best first.
 
-    Uses only data from before `now` (default: the present), in three queries: the
+    Uses only data from before `now` (default: the present), in four queries: the
     account's tickets, outages in its postcodes (none when the caller passes the current
-    `outages`), and its recent interactions.
+    `outages`), today's appointments, and its recent interactions.
     """
     now = now or timezone.now()
     reasons: list[ContactReason] = []
@@ -142,6 +142,26 @@ def contact_reasons_predict(
                     ticket_id=ticket.pk,
                 )
             )
+    local_now = timezone.localtime(now)
+    day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = Appointment.objects.filter(
+        account=account,
+        starts_at__gte=day_start,
+        starts_at__lt=day_start + dt.timedelta(days=1),
+        created_at__lte=now,
+    ).filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gt=now))
+    for appointment in today.select_related("technician").order_by("starts_at")[:1]:
+        start = timezone.localtime(appointment.starts_at)
+        reasons.append(
+            ContactReason(
+                code="appointment_today",
+                label=_("Appointment today"),
+                score=0.7,
+                explanation=_("Technician %(name)s comes today at %(time)s.")
+                % {"name": appointment.technician.name, "time": f"{start:%H:%M}"},
+                ticket_id=appointment.ticket_id,
+            )
+        )
     since = now - dt.timedelta(days=max(RECENT_OUTBOUND_DAYS, REPEAT_CONTACT_DAYS))
     recent = list(
         Interaction.objects.filter(account=account, started_at__gte=since, started_at__lt=now)

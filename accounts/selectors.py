@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import (
     Account,
     Address,
+    Appointment,
     Contact,
     ContactPoint,
     Interaction,
@@ -124,6 +125,15 @@ def account_get_for_desk(*, account_id: int) -> Account | None:
                 "contact_points",
                 queryset=ContactPoint.objects.filter(contact__isnull=True),
                 to_attr="own_contact_points",
+            ),
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.filter(
+                    status=Appointment.Status.BOOKED, ends_at__gte=timezone.now()
+                )
+                .select_related("technician")
+                .order_by("starts_at")[:5],
+                to_attr="upcoming_appointments",
             ),
         )
         .first()
@@ -235,13 +245,24 @@ def ticket_get(*, ticket_id: int) -> Ticket | None:
     """One ticket with its messages, files and audit trail, in a fixed number of queries."""
     return (
         _ticket_base()
-        .select_related("contact", "interaction", "created_by", "sla_policy")
+        .select_related(
+            "contact",
+            "interaction",
+            "created_by",
+            "sla_policy",
+            "required_skill",
+            "category__required_skill",
+        )
         .prefetch_related(
             Prefetch("messages", queryset=TicketMessage.objects.select_related("author")),
             Prefetch(
                 "attachments", queryset=TicketAttachment.objects.select_related("uploaded_by")
             ),
             Prefetch("changes", queryset=TicketChange.objects.select_related("actor")),
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.select_related("technician").order_by("starts_at"),
+            ),
         )
         .filter(pk=ticket_id)
         .first()

@@ -81,7 +81,7 @@ def _merged(shifts: list[tuple[dt.time, dt.time]]) -> list[tuple[dt.time, dt.tim
 
 
 def schedule_for_calendar(calendar: BusinessCalendar) -> Schedule:
-    """Load a calendar's shifts and closed days (two queries)."""
+    """Load a calendar's shifts and closed days (two queries, none when prefetched)."""
     shifts: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for hours in calendar.hours.all():
         shifts.setdefault(hours.weekday, []).append((hours.starts_at, hours.ends_at))
@@ -89,7 +89,7 @@ def schedule_for_calendar(calendar: BusinessCalendar) -> Schedule:
         name=calendar.name,
         tz=time_zone_check(calendar.time_zone),
         shifts={day: _merged(items) for day, items in shifts.items()},
-        closed_days=frozenset(calendar.closures.values_list("date", flat=True)),
+        closed_days=frozenset(closure.date for closure in calendar.closures.all()),
         country=calendar.holiday_country.upper(),
         subdivision=calendar.holiday_subdivision.upper(),
     )

@@ -19,6 +19,13 @@ urlpatterns = [
     path("accounts/<int:account_pk>/line-test/", views.line_test, name="line_test"),
     path("accounts/<int:account_pk>/reach/", views.reach_panel, name="reach_panel"),
     path("guidance/<int:rule_pk>/script/", views.guidance_script, name="guidance_script"),
+    path("tickets/<int:ticket_pk>/slots/", views.appointment_slots, name="appointment_slots"),
+    path("tickets/<int:ticket_pk>/appointments/", views.appointment_book, name="appointment_book"),
+    path(
+        "appointments/<int:appointment_pk>/<slug:action>/",
+        views.appointment_change,
+        name="appointment_change",
+    ),
     path("callbacks/new/", views.callback_create, name="callback_create"),
     path("messages/preview/", views.message_preview, name="message_preview"),
     path("messages/send/", views.message_send, name="message_send"),

@@ -19,14 +19,16 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import selectors, services
+from accounts import scheduling, selectors, services
 from accounts.models import (
     Account,
     AlertAction,
     AlertRule,
+    Appointment,
     Interaction,
     MessageTemplate,
     Outage,
+    Technician,
     Ticket,
     TicketAttachment,
     TicketCategory,
@@ -651,4 +653,117 @@ def guidance_script(request: HttpRequest, agent: Agent, rule_pk: int) -> HttpRes
         **script_workspace_context(
             user=request.user, interaction=interaction, account=interaction.account
         ),
+    )
+
+
+# -- technician appointments -----------------------------------------------------------------
+
+
+def _moment(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+@agent_required
+@require_GET
+def appointment_slots(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Free slots for the ticket's skill in the customer's region (loaded on demand)."""
+    ticket = selectors.ticket_get(ticket_id=ticket_pk)
+    if ticket is None:
+        raise Http404
+    moving = Appointment.objects.filter(
+        pk=_int(request.GET.get("reschedule")) or 0, ticket=ticket
+    ).first()
+    skill = ticket.skill_needed
+    postcode = scheduling.account_postcode(ticket.account)
+    slots = scheduling.free_slots(skill=skill, postcode=postcode)
+    return render(
+        request,
+        "accounts/partials/appointment_slots.html",
+        {"ticket": ticket, "slots": slots, "skill": skill, "postcode": postcode, "moving": moving},
+    )
+
+
+def _slot_choice(request: HttpRequest) -> tuple[Technician | None, datetime | None]:
+    """The technician and start of the chosen slot ("<technician>|<ISO start>")."""
+    technician_id, _sep, start = request.POST.get("slot", "").partition("|")
+    technician_pk = _int(technician_id or request.POST.get("technician"))
+    technician = Technician.objects.filter(pk=technician_pk).first() if technician_pk else None
+    return technician, _moment(start or request.POST.get("starts_at", ""))
+
+
+def _booking_message(result: services.BookingResult, done: str) -> str:
+    if result.confirmation_error:
+        return _("%(done)s The confirmation was not sent: %(reason)s") % {
+            "done": done,
+            "reason": result.confirmation_error,
+        }
+    return done
+
+
+@agent_required
+@require_POST
+def appointment_book(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Book the chosen slot for the ticket's customer, with a confirmation if asked."""
+    ticket = _ticket_or_404(ticket_pk)
+    technician, starts_at = _slot_choice(request)
+    if technician is None or starts_at is None:
+        return _message(request, _("Choose one of the proposed slots."))
+    try:
+        result = services.appointment_book(
+            account=ticket.account,
+            ticket=ticket,
+            technician=technician,
+            starts_at=starts_at,
+            by=_user(request),
+            confirm_via=request.POST.get("confirm_via", ""),
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    done = _("Appointment booked with %(name)s.") % {"name": technician.name}
+    return _ticket_answer(request, agent, ticket.pk, message=_booking_message(result, done))
+
+
+@agent_required
+@require_POST
+def appointment_change(
+    request: HttpRequest, agent: Agent, appointment_pk: int, action: str
+) -> HttpResponse:
+    """Move an appointment to another proposed slot, or cancel it."""
+    appointment = Appointment.objects.filter(pk=appointment_pk).first()
+    if appointment is None or action not in ("reschedule", "cancel"):
+        raise Http404
+    confirm_via = request.POST.get("confirm_via", "")
+    version = _int(request.POST.get("version"))
+    try:
+        if action == "cancel":
+            result = services.appointment_cancel(
+                appointment=appointment,
+                by=_user(request),
+                expected_version=version,
+                confirm_via=confirm_via,
+            )
+            done = _("Appointment cancelled.")
+        else:
+            technician, starts_at = _slot_choice(request)
+            if technician is None or starts_at is None:
+                return _message(request, _("Choose one of the proposed slots."))
+            result = services.appointment_reschedule(
+                appointment=appointment,
+                starts_at=starts_at,
+                technician=technician,
+                by=_user(request),
+                expected_version=version,
+                confirm_via=confirm_via,
+            )
+            done = _("Appointment moved.")
+    except DomainError as error:
+        return _message(request, error.message)
+    if appointment.ticket_id is None:
+        return _message(request, _booking_message(result, done), level="info")
+    return _ticket_answer(
+        request, agent, appointment.ticket_id, message=_booking_message(result, done)
     )

@@ -273,6 +273,10 @@ ICENTER_KAMAILIO_RPC_URL = envstr("ICENTER_KAMAILIO_RPC_URL", "http://127.0.0.1:
 ICENTER_KAMAILIO_RPC_TOKEN = envstr("ICENTER_KAMAILIO_RPC_TOKEN", ICENTER_CTI_TOKEN)
 ICENTER_KAMAILIO_RPC_TIMEOUT = envint("ICENTER_KAMAILIO_RPC_TIMEOUT", 3)
 ICENTER_KAMAILIO_SIP_DOMAIN = envstr("ICENTER_KAMAILIO_SIP_DOMAIN", "127.0.0.1:5060")
+# Hold from the desk with Kamailio: rtpengine's ng control address (host:port, its --listen-ng;
+# empty = hold only with the phone's own key) and the hold music file on rtpengine's host.
+ICENTER_RTPENGINE_NG = envstr("ICENTER_RTPENGINE_NG", "")
+ICENTER_HOLD_MUSIC = envstr("ICENTER_HOLD_MUSIC", "/usr/share/icenter/media/hold-music.wav")
 # ICENTER_CTI=asterisk: the Asterisk manager (AMI) user of deploy/asterisk/manager.conf.
 ICENTER_ASTERISK_HOST = envstr("ICENTER_ASTERISK_HOST", "127.0.0.1")
 ICENTER_ASTERISK_PORT = envint("ICENTER_ASTERISK_PORT", 5038)
@@ -286,6 +290,9 @@ ICENTER_DEMO_TOOLS = envbool("ICENTER_DEMO_TOOLS", DEBUG)
 
 # Customer service: the largest file an agent may attach to a ticket.
 ICENTER_ATTACHMENT_MAX_BYTES = envint("ICENTER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Technician appointments: the length of a slot, and how far ahead free slots are proposed.
+ICENTER_APPOINTMENT_SLOT_MINUTES = envint("ICENTER_APPOINTMENT_SLOT_MINUTES", 120)
+ICENTER_APPOINTMENT_DAYS_AHEAD = envint("ICENTER_APPOINTMENT_DAYS_AHEAD", 21)
 # Connected systems (contracts, orders, outages, line test): "demo" (built in) or "http"
 # (JSON at ICENTER_CONNECTOR_URL, see accounts/connectors/http.py), or a dotted path.
 ICENTER_CONNECTOR = envstr("ICENTER_CONNECTOR", "demo")

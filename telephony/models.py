@@ -436,6 +436,15 @@ class Queue(models.Model):
         blank=True,
         default="",
     )
+    default_script = models.ForeignKey(
+        "scripting.Script",
+        verbose_name=_("default script"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Opens on the agent's desk when they answer a call from this queue."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -295,7 +295,7 @@ def agent_list_for_wallboard() -> QuerySet[Agent]:
 
 
 def wallboard_get(*, now: datetime | None = None) -> Wallboard:
-    """Everything the supervisor wallboard shows, in a constant number of queries (eight)."""
+    """Everything the supervisor wallboard shows, in a constant number of queries (nine)."""
     now = now or timezone.now()
     queues = list(queue_list_for_wallboard())  # 3 queries with the prefetches
     agents = list(agent_list_for_wallboard())

@@ -11,12 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import sla
 from accounts.models import (
+    Appointment,
     BusinessCalendar,
     BusinessHours,
     CalendarClosure,
     Outage,
     OutageArea,
+    ServiceRegion,
+    ServiceSkill,
     SlaPolicy,
+    Technician,
     Ticket,
     TicketAttachment,
     TicketCategory,
@@ -158,7 +162,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 class TicketCategoryForm(forms.ModelForm):
     class Meta:
         model = TicketCategory
-        fields = ["name", "parent", "is_active"]
+        fields = ["name", "parent", "required_skill", "is_active"]
 
     def clean_parent(self) -> TicketCategory | None:
         parent = self.cleaned_data.get("parent")
@@ -237,6 +241,7 @@ class TicketAdminForm(forms.ModelForm):
             "assigned_agent",
             "assigned_group",
             "outage",
+            "required_skill",
             "description",
         ]
 
@@ -317,7 +322,15 @@ class TicketAdmin(admin.ModelAdmin):
             changed = set(form.changed_data)
             simple = {
                 name: data[name]
-                for name in ("subject", "description", "type", "priority", "category", "contact")
+                for name in (
+                    "subject",
+                    "description",
+                    "type",
+                    "priority",
+                    "category",
+                    "contact",
+                    "required_skill",
+                )
                 if name in changed
             }
             if simple:
@@ -340,3 +353,68 @@ class TicketAdmin(admin.ModelAdmin):
         except DomainError as exc:
             messages.error(request, exc.message)
         obj.refresh_from_db()
+
+
+# -- technicians and appointments ----------------------------------------------------------------
+
+
+class ServiceRegionForm(forms.ModelForm):
+    class Meta:
+        model = ServiceRegion
+        fields = ["name", "postcode_prefixes"]
+
+    def clean_postcode_prefixes(self) -> str:
+        raw = self.cleaned_data.get("postcode_prefixes") or ""
+        prefixes = [p.strip() for p in raw.split(",") if p.strip()]
+        if not prefixes:
+            raise forms.ValidationError(_("Give at least one postcode prefix."))
+        wrong = [p for p in prefixes if not p.isdigit() or len(p) > 5]
+        if wrong:
+            raise forms.ValidationError(
+                _("Postcode prefixes are up to five digits; not: %(wrong)s")
+                % {"wrong": ", ".join(wrong)}
+            )
+        return ", ".join(prefixes)
+
+
+@admin.register(ServiceRegion)
+class ServiceRegionAdmin(admin.ModelAdmin):
+    form = ServiceRegionForm
+    list_display = ["name", "postcode_prefixes"]
+    search_fields = ["name", "postcode_prefixes"]
+
+
+@admin.register(ServiceSkill)
+class ServiceSkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+    search_fields = ["name"]
+
+
+@admin.register(Technician)
+class TechnicianAdmin(admin.ModelAdmin):
+    list_display = ["name", "calendar", "is_active"]
+    list_filter = ["is_active", "skills", "regions"]
+    search_fields = ["name", "email"]
+    filter_horizontal = ["skills", "regions"]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Appointments are booked, moved and cancelled at the desk (conflict checks, confirmation,
+    ticket trail); the admin shows them."""
+
+    list_display = ["starts_at", "ends_at", "technician", "account", "ticket", "status"]
+    list_filter = ["status", "technician"]
+    date_hierarchy = "starts_at"
+    search_fields = ["account__name", "ticket__number", "technician__name"]
+    list_select_related = ["technician", "account", "ticket"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -1,6 +1,12 @@
 """The accounts app's models, one module per area; import them from here."""
 
 from accounts.models.alerts import AlertAction, AlertCondition, AlertRule
+from accounts.models.appointments import (
+    Appointment,
+    ServiceRegion,
+    ServiceSkill,
+    Technician,
+)
 from accounts.models.core import (
     Account,
     Address,
@@ -30,6 +36,7 @@ __all__ = [
     "AlertAction",
     "AlertCondition",
     "AlertRule",
+    "Appointment",
     "BusinessCalendar",
     "BusinessHours",
     "CalendarClosure",
@@ -40,7 +47,10 @@ __all__ = [
     "MessageTemplate",
     "Outage",
     "OutageArea",
+    "ServiceRegion",
+    "ServiceSkill",
     "SlaPolicy",
+    "Technician",
     "Ticket",
     "TicketAttachment",
     "TicketCategory",

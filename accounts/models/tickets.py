@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -9,6 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models.core import Account, Contact, Interaction
+
+if TYPE_CHECKING:
+    from accounts.models.appointments import ServiceSkill
 
 
 class BusinessCalendar(models.Model):
@@ -162,6 +167,15 @@ class TicketCategory(models.Model):
         related_name="children",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    required_skill = models.ForeignKey(
+        "accounts.ServiceSkill",
+        verbose_name=_("technician skill needed"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Appointments for tickets of this category need a technician with it."),
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -320,6 +334,15 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="tickets",
     )
+    required_skill = models.ForeignKey(
+        "accounts.ServiceSkill",
+        verbose_name=_("technician skill needed"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: the category's skill."),
+    )
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned agent"),
@@ -404,6 +427,13 @@ class Ticket(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def skill_needed(self) -> ServiceSkill | None:
+        """The skill a technician needs for this ticket: its own, else its category's."""
+        if self.required_skill_id is not None:
+            return self.required_skill
+        return self.category.required_skill if self.category is not None else None
+
     def allowed_statuses(self) -> list[str]:
         """The statuses this ticket may move to, in workflow order."""
         allowed = self.TRANSITIONS.get(self.status, frozenset())
@@ -441,6 +471,7 @@ class TicketChange(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACH = "sla_breach", _("SLA breached, escalated")
         SLA_MISSING = "sla_missing", _("No SLA due dates")
+        APPOINTMENT = "appointment", _("Appointment")
 
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="changes"

@@ -1,5 +1,11 @@
 """The accounts app's write paths, one module per area; import them from here."""
 
+from accounts.services.appointments import (
+    BookingResult,
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+)
 from accounts.services.core import (
     FIRST_CUSTOMER_NUMBER,
     NOTES_MAX_LENGTH,
@@ -50,6 +56,7 @@ __all__ = [
     "FIRST_CUSTOMER_NUMBER",
     "NOTES_MAX_LENGTH",
     "AccountChanges",
+    "BookingResult",
     "ContactChanges",
     "LineTestOutcome",
     "SlaCheckResult",
@@ -57,6 +64,9 @@ __all__ = [
     "account_create",
     "account_delete",
     "account_update",
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_reschedule",
     "callback_request",
     "contact_create",
     "contact_delete",

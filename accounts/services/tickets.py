@@ -27,6 +27,7 @@ from accounts.models import (
     Contact,
     Interaction,
     Outage,
+    ServiceSkill,
     Ticket,
     TicketAttachment,
     TicketCategory,
@@ -85,6 +86,7 @@ class TicketChanges(TypedDict, total=False):
     priority: str
     category: TicketCategory | None
     contact: Contact | None
+    required_skill: ServiceSkill | None
 
 
 def _attachment_max_bytes() -> int:

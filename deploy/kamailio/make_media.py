@@ -57,7 +57,12 @@ def beeps(count: int) -> list[int]:
 
 def music(seconds: float) -> list[int]:
     """A slow arpeggio (C, Am, F, G) with a soft fifth below: recognisable, not silence."""
-    chords = [(261.6, 329.6, 392.0), (220.0, 261.6, 329.6), (174.6, 220.0, 261.6), (196.0, 246.9, 293.7)]
+    chords = [
+        (261.6, 329.6, 392.0),
+        (220.0, 261.6, 329.6),
+        (174.6, 220.0, 261.6),
+        (196.0, 246.9, 293.7),
+    ]
     samples: list[int] = []
     step = 0
     while len(samples) < RATE * seconds:

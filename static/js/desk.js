@@ -37,6 +37,20 @@
       evt.detail.shouldSwap = false;
     }
   });
+  // A push about the same contact must not pull the agent out of the view they chose
+  // (a running script, the history): only a new contact brings the account view back.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || target.id !== "workspace" || !fragment) { return; }
+    var incoming = fragment.id === "workspace" ? fragment
+      : (fragment.querySelector && fragment.querySelector("#workspace")) || fragment.firstElementChild;
+    if (!incoming || !incoming.dataset) { return; }
+    var current = target.dataset;
+    if (current.view && current.view !== "account" && incoming.dataset.view === "account" &&
+        current.interaction && current.interaction === incoming.dataset.interaction) {
+      evt.detail.shouldSwap = false;
+    }
+  });
   document.addEventListener("htmx:wsOpen", function () { status(true); });
   document.addEventListener("htmx:wsClose", function () { status(false); });
   document.addEventListener("htmx:wsError", function () { status(false); });

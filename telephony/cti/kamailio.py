@@ -6,8 +6,10 @@ other direction: icenter's commands to Kamailio over its JSON-RPC (xhttp, bearer
 
 Kamailio is a proxy, not a phone or a media server: it can end a call, stop a phone ringing
 and ring a waiting call at an agent, and it can send an agent's phone a REFER for
-click-to-dial. Answering, holding and transferring need the phone itself (its keys, or a
-re-INVITE/REFER it sends); those commands raise a permanent CtiError that says so.
+click-to-dial. Hold and retrieve go to rtpengine (hold music, both directions muted) when
+ICENTER_RTPENGINE_NG is set and Kamailio anchors the media there. Answering and transferring
+need the phone itself (its keys, or a re-INVITE/REFER it sends); those commands raise a
+permanent CtiError that says so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 
 from django.conf import settings
 
-from telephony.cti.base import CallEvent, CtiAdapter, CtiError
+from telephony.cti.base import CallEvent, CallEventKind, CtiAdapter, CtiError
+from telephony.cti.rtpengine import NgClient
 
 logger = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -164,10 +167,25 @@ class KamailioAdapter(CtiAdapter):
         raise CtiError(NOT_BY_PROXY.format(what="answer a call", key="handset or answer key"))
 
     def hold(self, *, call_id: str) -> None:
-        raise CtiError(NOT_BY_PROXY.format(what="put a call on hold", key="hold key"))
+        """Hold through rtpengine (ICENTER_RTPENGINE_NG): mute both ways, music to the customer.
+
+        Works for calls whose media Kamailio anchored in rtpengine (WITH_RTPENGINE); the
+        phones are not involved, so icenter records `held` itself.
+        """
+        ng, customer_tag, agent_tag = self._media(call_id, what="put a call on hold")
+        ng.hold(
+            call_id=call_id,
+            customer_tag=customer_tag,
+            agent_tag=agent_tag,
+            music=settings.ICENTER_HOLD_MUSIC,
+        )
+        self._report(call_id, "held")
 
     def retrieve(self, *, call_id: str) -> None:
-        raise CtiError(NOT_BY_PROXY.format(what="take a call back from hold", key="hold key"))
+        """Stop the hold music and connect both ways again (see hold)."""
+        ng, customer_tag, agent_tag = self._media(call_id, what="take a call back from hold")
+        ng.retrieve(call_id=call_id, customer_tag=customer_tag, agent_tag=agent_tag)
+        self._report(call_id, "retrieved")
 
     def transfer_blind(self, *, call_id: str, target: str) -> None:
         raise CtiError(NOT_BY_PROXY.format(what="transfer a call", key="transfer key"))
@@ -182,6 +200,28 @@ class KamailioAdapter(CtiAdapter):
         raise CtiError(NOT_BY_PROXY.format(what="end a consultation", key="transfer key"))
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _media(self, call_id: str, *, what: str) -> tuple[NgClient, str, str]:
+        """rtpengine's client and the customer's and agent's dialog tags of a connected call."""
+        address = settings.ICENTER_RTPENGINE_NG
+        if not address:
+            raise CtiError(NOT_BY_PROXY.format(what=what, key="hold key"))
+        dialog = self._dialog(call_id)
+        if int(dialog.get("state", 0)) not in _CONFIRMED_STATES:
+            raise CtiError(f"call {call_id} is not connected")
+        customer_tag = str((dialog.get("caller") or {}).get("tag") or "")
+        agent_tag = str((dialog.get("callee") or {}).get("tag") or "")
+        if not customer_tag or not agent_tag:
+            raise CtiError(f"Kamailio does not know both parties of call {call_id}")
+        return NgClient(address), customer_tag, agent_tag
+
+    @staticmethod
+    def _report(call_id: str, kind: CallEventKind) -> None:
+        from telephony import services
+
+        services.call_event_handle(
+            event=CallEvent(kind=kind, call_id=call_id, reason="from the desk")
+        )
 
     def _dialog(self, call_id: str) -> dict[str, Any]:
         try:

@@ -80,6 +80,13 @@ def agent_force_state(*, agent: Agent, state: str, by: Any) -> Agent:
     """A supervisor sets an agent not ready or logs them out (live calls are not cut)."""
     if state not in {Agent.State.NOT_READY, Agent.State.LOGGED_OUT}:
         raise DomainError(_("A supervisor can only set agents not ready or log them out."))
+    current = Agent.objects.get(pk=agent.pk).state
+    if current == Agent.State.LOGGED_OUT:
+        raise DomainError(_("%(agent)s is logged out already.") % {"agent": agent})
+    if current in {Agent.State.RINGING, Agent.State.TALKING}:
+        raise DomainError(
+            _("%(agent)s has a call right now; try again when it has ended.") % {"agent": agent}
+        )
     logger.info("supervisor %s sets agent %s to %s", by, agent.extension, state)
     return agent_set_state(agent=agent, state=state, reason="supervisor")
 

@@ -296,8 +296,33 @@ def _handle_answered(event: CallEvent, call: Call | None) -> tuple[Call | None, 
         item.save(update_fields=["accepted_at"])
     agent = _locked_agent(call.agent_id)
     agent_transition(agent, Agent.State.TALKING, at=event.at, notify=False)
+    _open_default_script(item, agent, call)
     push.publish(kind="call.updated", id=call.pk, groups=[agent.group_name])
     return call, "answered"
+
+
+def _open_default_script(item: WorkItem | None, agent: Agent, call: Call) -> None:
+    """A queue's default script starts for the agent who answers; it waits in the Script view."""
+    queue = item.queue if item is not None else None
+    if queue is None or queue.default_script_id is None:
+        return
+    from scripting import selectors as script_selectors
+    from scripting import services as script_services
+
+    version = script_selectors.script_version_published_get(script=queue.default_script)
+    if version is None:
+        logger.warning("queue %s: its default script has no published version", queue)
+        return
+    try:
+        with transaction.atomic():
+            script_services.script_run_start(
+                script_version=version,
+                agent_user=agent.user,
+                interaction=call.interaction,
+                source="queue",
+            )
+    except DomainError as exc:
+        logger.warning("queue %s: default script not started: %s", queue, exc.message)
 
 
 def _handle_held(event: CallEvent, call: Call | None) -> tuple[Call | None, str]:

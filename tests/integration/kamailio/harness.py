@@ -487,7 +487,7 @@ class Rtpengine:
                 "--table=-1",
                 "--foreground",
                 "--log-stderr",
-                "--log-level=7",
+                "--log-level=6",
                 f"--port-min={self.port_min}",
                 f"--port-max={self.port_min + 199}",
                 "--delete-delay=0",
@@ -623,7 +623,9 @@ def call_with_media(
     ends with that final answer (e.g. 480 for a closed queue).
     """
     template = "caller_media" if expect == 200 else "caller_media_refused"
-    path = scenario(template, workdir, MEDIA_PORT=str(media_port), HOLD_MS=str(hold_ms), CODE=str(expect))
+    path = scenario(
+        template, workdir, MEDIA_PORT=str(media_port), HOLD_MS=str(hold_ms), CODE=str(expect)
+    )
     return sipp(
         name,
         path,

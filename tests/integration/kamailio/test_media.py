@@ -77,7 +77,7 @@ def test_a_caller_who_hangs_up_while_hearing_the_announcement_ends_the_media_ses
     Agent.objects.filter(pk=agent.pk).update(state=Agent.State.NOT_READY)
     with harness.RtpEar() as ear:
         path = harness.scenario("caller_cancels", tmp_path, WAIT_MS="1500")
-        text = path.read_text().replace("<recv response=\"180\"/>", "<recv response=\"183\"/>")
+        text = path.read_text().replace('<recv response="180"/>', '<recv response="183"/>')
         text = text.replace("m=audio [media_port]", f"m=audio {ear.port}")
         text = text.replace("c=IN IP[media_ip_type] [media_ip]", "c=IN IP4 127.0.0.1")
         path.write_text(text)
@@ -133,3 +133,70 @@ def test_a_closed_queue_plays_its_announcement_before_it_refuses_the_call(
     harness.wait_for(lambda: not rtpengine.call_ids(), what="rtpengine to end the session")
     call = ended_call()
     assert call.end_reason == "queue closed"
+
+
+def test_the_desk_puts_the_customer_on_hold_with_music_and_takes_them_back(
+    kamailio_media: harness.Kamailio,
+    rtpengine: harness.Rtpengine,
+    agent: Any,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    settings.ICENTER_RTPENGINE_NG = f"127.0.0.1:{rtpengine.ng_port}"
+    settings.ICENTER_HOLD_MUSIC = str(tmp_path / "media" / "hold-music.wav")
+    phone = harness.phone(kamailio_media, extension="2001", workdir=tmp_path, hold_ms=60000)
+    with harness.RtpEar() as ear:
+        caller = harness.call_with_media(
+            kamailio_media,
+            to="7000",
+            ani=CUSTOMER,
+            workdir=tmp_path,
+            media_port=ear.port,
+            hold_ms=60000,
+        )
+        talking = harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the answer")
+        assert talking.call_id in rtpengine.call_ids()  # the call's media is anchored
+        anchored_at = sdp_port(caller.messages(), "200")
+        assert ear.received() == []  # the sipp phone sends no audio
+
+        held = services.call_hold(agent=agent, call_pk=talking.pk)
+        assert held.status == Call.Status.HELD
+        harness.wait_for(lambda: len(ear.received()) >= 50, what="1 s of hold music")
+        music = ear.received()
+        assert {p.source for p in music} == {("127.0.0.1", anchored_at)}
+        assert len(sound(music)) > 20
+
+        back = services.call_retrieve(agent=agent, call_pk=talking.pk)
+        assert back.status == Call.Status.TALKING
+        harness.wait_for(lambda: ear.quiet_for(1.0), what="the hold music to stop")
+
+        services.call_hangup(agent=agent, call_pk=talking.pk)
+        finished(caller)
+        finished(phone.ua)  # type: ignore[arg-type]
+    harness.wait_for(
+        lambda: talking.call_id not in rtpengine.call_ids(), what="rtpengine to end the call"
+    )
+    call = ended_call()
+    assert call.answered_at is not None
+
+
+def test_without_rtpengine_configured_hold_from_the_desk_is_refused_with_a_clear_message(
+    kamailio_media: harness.Kamailio, agent: Any, tmp_path: Path, settings: Any
+) -> None:
+    from icenter.errors import DomainError
+
+    settings.ICENTER_RTPENGINE_NG = ""
+    phone = harness.phone(kamailio_media, extension="2001", workdir=tmp_path, hold_ms=60000)
+    caller = harness.call(kamailio_media, to="7000", ani=CUSTOMER, workdir=tmp_path, hold_ms=60000)
+    talking = harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the answer")
+    try:
+        services.call_hold(agent=agent, call_pk=talking.pk)
+    except DomainError as exc:
+        assert "hold key" in exc.message
+    else:
+        raise AssertionError("hold without rtpengine was not refused")
+    talking.refresh_from_db()
+    assert talking.status == Call.Status.TALKING
+    services.call_hangup(agent=agent, call_pk=talking.pk)
+    finished(caller)
+    finished(phone.ua)  # type: ignore[arg-type]

@@ -27,5 +27,5 @@ def test_the_demo_has_tickets_sla_policies_categories_and_an_outage_at_mueller(s
     assert (
         Ticket.objects.count(),
         SlaPolicy.objects.count(),
-        TicketCategory.objects.count(),
+        AlertRule.objects.count(),
     ) == counts

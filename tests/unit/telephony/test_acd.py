@@ -424,3 +424,26 @@ def test_a_refused_dial_out_leaves_an_ended_call_and_a_clear_message(agent, monk
     call = Call.objects.get()
     assert (call.status, call.end_reason) == (Call.Status.ENDED, "phone system refused")
     assert refreshed(agent).state == Agent.State.WRAP_UP
+
+
+def test_a_supervisor_cannot_force_a_logged_out_or_calling_agent(agent, supervisor_user):
+    offer()
+    with pytest.raises(DomainError, match="has a call right now"):
+        services.agent_force_state(agent=agent, state=Agent.State.NOT_READY, by=supervisor_user)
+    Agent.objects.filter(pk=agent.pk).update(state=Agent.State.LOGGED_OUT)
+    with pytest.raises(DomainError, match="logged out already"):
+        services.agent_force_state(agent=agent, state=Agent.State.NOT_READY, by=supervisor_user)
+
+
+def test_answering_a_call_of_a_queue_with_a_default_script_opens_that_script(agent):
+    from scripting.demo import demo_scripts_seed
+    from scripting.models import ScriptRun
+
+    survey, _cross_sell = demo_scripts_seed()
+    queue = QueueFactory(number="7001", default_script=survey.script)
+    call = offer(dnis=queue.number)
+    assert not ScriptRun.objects.exists()
+    event("answered", agent="2001")
+    run = ScriptRun.objects.get()
+    assert (run.version, run.interaction, run.agent) == (survey, call.interaction, agent.user)
+    assert run.source == "queue"
