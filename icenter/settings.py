@@ -346,5 +346,7 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": envstr("LOG_LEVEL_ACCESS", "WARNING")},
         "daphne": {"level": "WARNING"},
+        # One line per periodic task run (every second with the ACD tick) is noise.
+        "celery.app.trace": {"level": envstr("LOG_LEVEL_TASKS", "WARNING")},
     },
 }
