@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts import services
+from accounts import scheduling, services
 from accounts.models import (
     Account,
     AlertAction,
@@ -19,7 +19,10 @@ from accounts.models import (
     MessageTemplate,
     Outage,
     OutageArea,
+    ServiceRegion,
+    ServiceSkill,
     SlaPolicy,
+    Technician,
     Ticket,
     TicketCategory,
 )
@@ -218,6 +221,66 @@ def _alert_rules() -> None:
             AlertAction.objects.create(rule=rule, **action)
 
 
+SKILLS = {"glasfaser": "Glasfaser", "router": "Router und WLAN", "tv": "TV-Anschluss"}
+REGIONS = {"Berlin": "10, 12, 13, 14", "München": "80, 81", "Köln": "50, 51"}
+TECHNICIANS = [
+    ("Tom Becker", ["glasfaser", "router"], ["Berlin"]),
+    ("Lena Vogt", ["router", "tv"], ["Berlin", "Köln"]),
+    ("Murat Yilmaz", ["router", "glasfaser"], ["München"]),
+]
+CATEGORY_SKILLS = {"Internet › Störung": "glasfaser", "Internet › Router": "router"}
+
+
+def _technicians(categories: dict[str, TicketCategory]) -> None:
+    skills = {
+        code: ServiceSkill.objects.get_or_create(code=code, defaults={"name": name})[0]
+        for code, name in SKILLS.items()
+    }
+    regions = {
+        name: ServiceRegion.objects.get_or_create(
+            name=name, defaults={"postcode_prefixes": prefixes}
+        )[0]
+        for name, prefixes in REGIONS.items()
+    }
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        name="Außendienst", defaults={"holiday_subdivision": "BE"}
+    )
+    if created:
+        for day in range(5):
+            BusinessHours.objects.create(
+                calendar=calendar, weekday=day, starts_at=dt.time(7), ends_at=dt.time(11)
+            )
+            BusinessHours.objects.create(
+                calendar=calendar, weekday=day, starts_at=dt.time(13), ends_at=dt.time(17)
+            )
+    for name, skill_codes, region_names in TECHNICIANS:
+        technician, created = Technician.objects.get_or_create(
+            name=name, defaults={"calendar": calendar}
+        )
+        if created:
+            technician.skills.add(*(skills[code] for code in skill_codes))
+            technician.regions.add(*(regions[region] for region in region_names))
+    for path, code in CATEGORY_SKILLS.items():
+        category = categories.get(path)
+        if category is not None and category.required_skill_id is None:
+            category.required_skill = skills[code]
+            category.save(update_fields=["required_skill"])
+
+
+def _demo_appointment(ticket: Ticket, agent: Any) -> None:
+    """Book the first free slot for the demo's fibre incident, so the views show one."""
+    skill = ticket.skill_needed
+    slots = scheduling.free_slots(skill=skill, postcode=scheduling.account_postcode(ticket.account))
+    if slots:
+        services.appointment_book(
+            account=ticket.account,
+            ticket=ticket,
+            technician=slots[0].technician,
+            starts_at=slots[0].starts_at,
+            by=agent,
+        )
+
+
 def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
     """Create what the customer-service screens show in the demo; skip what is there."""
     calendar = _calendar()
@@ -226,6 +289,7 @@ def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
     outage = _outage()
     _message_templates()
     _alert_rules()
+    _technicians(categories)
     agent = users.get("agent")
     created = 0
     for number, tickets in TICKETS.items():
@@ -245,6 +309,8 @@ def seed_customer_service(*, users: dict[str, Any]) -> dict[str, int]:
                 outage=outage if path == "Internet › Störung" else None,
             )
             if status != Ticket.Status.NEW:
-                services.ticket_set_status(ticket=ticket, status=status, by=agent)
+                ticket = services.ticket_set_status(ticket=ticket, status=status, by=agent)
+            if path == "Internet › Störung" and agent is not None:
+                _demo_appointment(ticket, agent)
             created += 1
     return {"tickets": created, "sla_policies": policies}

@@ -15,6 +15,7 @@ router.register("contact-points", accounts_api.ContactPointViewSet, basename="co
 router.register("interactions", accounts_api.InteractionViewSet, basename="interaction")
 router.register("tickets", accounts_api.TicketViewSet, basename="ticket")
 router.register("ticket-categories", accounts_api.TicketCategoryViewSet, basename="ticketcategory")
+router.register("appointments", accounts_api.AppointmentViewSet, basename="appointment")
 router.register("scripts", scripting_api.ScriptViewSet, basename="script")
 router.register("script-versions", scripting_api.ScriptVersionViewSet, basename="scriptversion")
 router.register("script-runs", scripting_api.ScriptRunViewSet, basename="scriptrun")

@@ -8,9 +8,11 @@ scheduled into the universal queue.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -22,7 +24,7 @@ from rest_framework.response import Response
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN
 from accounts.models import Account
 from icenter import roles
-from icenter.errors import PermissionDenied
+from icenter.errors import DomainError, PermissionDenied
 from telephony import selectors, services
 from telephony.models import (
     Agent,
@@ -305,6 +307,19 @@ class AgentStateChangeFilter(filters.FilterSet):
         fields = ["agent", "state", "previous_state"]
 
 
+class DurationQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False, help_text="Period start (ISO 8601).")
+    end = serializers.DateTimeField(required=False, help_text="Period end (ISO 8601).")
+
+
+class StateDurationsSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    extension = serializers.CharField()
+    seconds = serializers.DictField(
+        child=serializers.FloatField(), help_text="Seconds per agent state."
+    )
+
+
 @extend_schema_view(
     list=extend_schema(summary="Agents' state history, newest first"),
     retrieve=extend_schema(summary="One state change"),
@@ -329,6 +344,33 @@ class AgentStateChangeViewSet(
         if not roles.user_has_role(user, *SUPERVISING_ROLES):
             changes = changes.filter(agent__user_id=user.pk or 0)
         return changes
+
+    @extend_schema(
+        summary="Time each agent spent in each state within a period",
+        description="Seconds per state for every agent (agents: only themselves) between "
+        "`start` and `end` (ISO 8601; default: today so far). Built from the stored state "
+        "changes, so the figures cover any past period.",
+        parameters=[DurationQuerySerializer],
+        responses={200: StateDurationsSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def durations(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = DurationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        now = timezone.now()
+        start = query.validated_data.get("start") or selectors.start_of_day(now)
+        end = query.validated_data.get("end") or now
+        if end <= start:
+            raise DomainError(_("The period ends before it starts."), field="end")
+        if end - start > timedelta(days=31):
+            raise DomainError(_("Ask for at most 31 days at a time."), field="end")
+        agent_ids = None
+        if not roles.user_has_role(request.user, *SUPERVISING_ROLES):
+            agent_ids = list(
+                Agent.objects.filter(user_id=request.user.pk).values_list("pk", flat=True)
+            )
+        rows = selectors.agent_state_durations(start=start, end=end, agent_ids=agent_ids)
+        return Response(StateDurationsSerializer(rows, many=True).data)
 
 
 # -- calls and work items -------------------------------------------------------------------

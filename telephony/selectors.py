@@ -357,3 +357,60 @@ def wallboard_get(*, now: datetime | None = None) -> Wallboard:
         agents_by_state={state: totals.get(state, 0) for state in STATE_ORDER},
         generated_at=now,
     )
+
+
+@dataclass
+class StateDurations:
+    """Seconds an agent spent in each state within a period."""
+
+    agent_id: int
+    extension: str
+    seconds: dict[str, float]
+
+
+def agent_state_durations(
+    *, start: datetime, end: datetime, agent_ids: list[int] | None = None
+) -> list[StateDurations]:
+    """Time per state for every agent in [start, end), from the stored state changes.
+
+    Two queries whatever the period: each agent's state when the period begins, and the
+    changes inside it. A period reaching into the future ends now.
+    """
+    end = min(end, timezone.now())
+    agents = Agent.objects.order_by("extension")
+    if agent_ids is not None:
+        agents = agents.filter(pk__in=agent_ids)
+    before = AgentStateChange.objects.filter(agent=OuterRef("pk"), at__lt=start).order_by(
+        "-at", "-id"
+    )
+    rows = list(
+        agents.annotate(state_at_start=Subquery(before.values("state")[:1])).values_list(
+            "pk", "extension", "state_at_start"
+        )
+    )
+    changes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for agent_id, at, state in (
+        AgentStateChange.objects.filter(
+            agent_id__in=[row[0] for row in rows], at__gte=start, at__lt=end
+        )
+        .order_by("at", "id")
+        .values_list("agent_id", "at", "state")
+    ):
+        changes[agent_id].append((at, state))
+    result = []
+    for agent_id, extension, state_at_start in rows:
+        seconds: dict[str, float] = defaultdict(float)
+        current, since = state_at_start or Agent.State.LOGGED_OUT, start
+        for at, state in changes[agent_id]:
+            seconds[current] += max(0.0, (at - since).total_seconds())
+            current, since = state, at
+        if end > since:
+            seconds[current] += (end - since).total_seconds()
+        result.append(
+            StateDurations(
+                agent_id=agent_id,
+                extension=extension,
+                seconds={state: round(value, 1) for state, value in seconds.items() if value},
+            )
+        )
+    return result

@@ -6,12 +6,14 @@ through accounts.services.
 """
 
 from accounts.api.accounts import AccountViewSet
+from accounts.api.appointments import AppointmentViewSet
 from accounts.api.contacts import ContactPointViewSet, ContactViewSet
 from accounts.api.interactions import InteractionViewSet
 from accounts.api.tickets import TicketCategoryViewSet, TicketViewSet
 
 __all__ = [
     "AccountViewSet",
+    "AppointmentViewSet",
     "ContactPointViewSet",
     "ContactViewSet",
     "InteractionViewSet",

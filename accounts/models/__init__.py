@@ -15,6 +15,7 @@ from accounts.models.core import (
     CustomerGroup,
     Interaction,
 )
+from accounts.models.duplicates import AccountMerge, Presence
 from accounts.models.outreach import MessageTemplate
 from accounts.models.tickets import (
     BusinessCalendar,
@@ -32,6 +33,7 @@ from accounts.models.tickets import (
 
 __all__ = [
     "Account",
+    "AccountMerge",
     "Address",
     "AlertAction",
     "AlertCondition",
@@ -47,6 +49,7 @@ __all__ = [
     "MessageTemplate",
     "Outage",
     "OutageArea",
+    "Presence",
     "ServiceRegion",
     "ServiceSkill",
     "SlaPolicy",

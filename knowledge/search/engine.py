@@ -42,6 +42,7 @@ EXACT, STEM, PREFIX, PHONETIC, FUZZY = 1.0, 0.85, 0.7, 0.55, 0.4
 SYNONYM_FACTOR = 0.9
 MAX_QUERY_TOKENS = 32
 TERMS_PER_TOKEN = 12
+MAX_STRONG_TERMS = 200
 # A query word whose postings exceed this is "frequent": it ranks candidates, it does not pick them.
 FULL_READ_POSTINGS = 1500
 MAX_CANDIDATES = 400
@@ -447,7 +448,10 @@ def search(
         levels = {row[0]: level for row in rows if (level := _level(token, row)) > 0}
         if any(level >= STEM * SYNONYM_FACTOR for level in levels.values()):
             levels = {t: lv for t, lv in levels.items() if lv > FUZZY}
-        best = sorted(levels, key=lambda t: (-levels[t], -dfs[t]))[:TERMS_PER_TOKEN]
+        ranked = sorted(levels, key=lambda t: (-levels[t], -dfs[t]))
+        # Exact, stem and prefix matches all count; sound-alikes and typos only the best few.
+        best = [t for t in ranked if levels[t] >= PREFIX][:MAX_STRONG_TERMS]
+        best += [t for t in ranked if levels[t] < PREFIX][:TERMS_PER_TOKEN]
         matches.append({t: levels[t] for t in best})
     if identifiers:
         matches.append({row[0]: EXACT for row in rows if row[1] in identifiers})

@@ -407,3 +407,65 @@ def test_todays_appointment_is_a_predicted_reason_and_shows_in_the_account_view(
     client.force_login(agent.user)
     html = client.get(f"/desk/?account={world['account'].pk}").content.decode()
     assert 'id="upcoming-appointments"' in html and "Anton" in html
+
+
+# -- the API ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(agent):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(agent.user)
+    return client
+
+
+def test_the_api_proposes_books_moves_and_cancels(api, world, ticket):
+    slots = api.get(f"/api/v1/appointments/free-slots/?ticket={ticket.pk}").json()
+    assert slots[0]["technician_name"] in ("Anton", "Berta")
+    first, second = slots[0], slots[1]
+    booked = api.post(
+        "/api/v1/appointments/",
+        {"ticket": ticket.pk, "technician": first["technician"], "starts_at": first["starts_at"]},
+        format="json",
+    )
+    assert booked.status_code == 201, booked.content
+    body = booked.json()
+    assert (body["appointment"]["account"], body["confirmation_error"]) == (world["account"].pk, "")
+    again = api.post(
+        "/api/v1/appointments/",
+        {"ticket": ticket.pk, "technician": first["technician"], "starts_at": first["starts_at"]},
+        format="json",
+    )
+    assert again.status_code == 400
+    assert "just taken" in again.json()["message"]
+    pk = body["appointment"]["id"]
+    moved = api.post(
+        f"/api/v1/appointments/{pk}/reschedule/",
+        {"technician": second["technician"], "starts_at": second["starts_at"], "version": 1},
+        format="json",
+    ).json()
+    assert (moved["appointment"]["version"], moved["appointment"]["technician"]) == (
+        2,
+        second["technician"],
+    )
+    cancelled = api.post(f"/api/v1/appointments/{pk}/cancel/", {}, format="json").json()
+    assert cancelled["appointment"]["status"] == "cancelled"
+    assert api.get(f"/api/v1/appointments/?ticket={ticket.pk}").json()["count"] == 1
+
+
+def test_free_slots_by_skill_and_postcode_and_clear_errors(api, world):
+    assert (
+        api.get("/api/v1/appointments/free-slots/?skill=router&postcode=80802").json()[0][
+            "technician_name"
+        ]
+        == "Carl"
+    )
+    assert (
+        api.get("/api/v1/appointments/free-slots/?skill=zauberei&postcode=80802").status_code == 400
+    )
+    assert (
+        api.get("/api/v1/appointments/free-slots/").json()["message"]
+        == "Give a ticket, or a postcode."
+    )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from accounts.models import AlertRule, MessageTemplate, Outage, SlaPolicy, Ticket, TicketCategory
+from accounts.models import (
+    AlertRule,
+    Appointment,
+    MessageTemplate,
+    Outage,
+    SlaPolicy,
+    Technician,
+    Ticket,
+    TicketCategory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +31,8 @@ def test_the_demo_has_tickets_sla_policies_categories_and_an_outage_at_mueller(s
     assert Outage.objects.get().areas.filter(postcode="10117").exists()
     assert AlertRule.objects.filter(name="Offene Beschwerde", actions__kind="navigate").exists()
     assert MessageTemplate.objects.count() == 2
+    assert Appointment.objects.filter(ticket__account__customer_number="100234").count() == 1
+    assert Technician.objects.filter(skills__code="glasfaser").count() == 2
     counts = (Ticket.objects.count(), SlaPolicy.objects.count(), AlertRule.objects.count())
     call_command("seed_demo", verbosity=0)
     assert (

@@ -474,3 +474,54 @@ def test_bad_callbacks_are_refused_with_a_clear_message(supervisor_user, payload
 
 def test_callbacks_cannot_be_listed_here(supervisor_user):
     assert api_as(supervisor_user).get("/api/v1/callbacks/").status_code == 405
+
+
+def test_state_durations_add_up_the_time_in_each_state_over_a_period(
+    supervisor_user, agent, other_agent, django_assert_max_num_queries
+):
+    from telephony.models import AgentStateChange
+
+    start = timezone.now() - timedelta(hours=2)
+    AgentStateChange.objects.all().delete()
+    for minutes, previous, state in [
+        (-30, "logged_out", "ready"),  # before the period: ready when it starts
+        (10, "ready", "ringing"),
+        (11, "ringing", "talking"),
+        (20, "talking", "wrap_up"),
+        (21, "wrap_up", "not_ready"),
+    ]:
+        AgentStateChange.objects.create(
+            agent=agent, previous_state=previous, state=state, at=start + timedelta(minutes=minutes)
+        )
+    end = start + timedelta(minutes=60)
+    client = api_as(supervisor_user)
+    with django_assert_max_num_queries(8):
+        response = client.get(
+            "/api/v1/agent-state-changes/durations/",
+            {"start": start.isoformat(), "end": end.isoformat()},
+        )
+    assert response.status_code == 200
+    rows = {row["extension"]: row["seconds"] for row in response.json()}
+    assert rows["2001"] == {
+        "ready": 600.0,
+        "ringing": 60.0,
+        "talking": 540.0,
+        "wrap_up": 60.0,
+        "not_ready": 2340.0,
+    }
+    assert rows["2002"] == {"logged_out": 3600.0}
+
+
+def test_agents_see_only_their_own_durations_and_bad_periods_are_refused(agent, other_agent):
+    client = api_as(agent.user)
+    response = client.get("/api/v1/agent-state-changes/durations/")
+    assert [row["extension"] for row in response.json()] == ["2001"]
+    now = timezone.now()
+    response = client.get(
+        "/api/v1/agent-state-changes/durations/",
+        {"start": now.isoformat(), "end": (now - timedelta(hours=1)).isoformat()},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == "The period ends before it starts."
+    response = client.get("/api/v1/agent-state-changes/durations/", {"start": "yesterday"})
+    assert response.status_code == 400
