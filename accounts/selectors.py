@@ -358,3 +358,69 @@ def connected_data_for_account(*, account: Account) -> ConnectedData:
         failed = SystemAnswer(error=_("System not reachable."))
         return ConnectedData(contracts=failed, orders=failed)
     return ConnectedData(contracts=ask(connector.contracts), orders=ask(connector.orders))
+
+
+# -- duplicates and presence ---------------------------------------------------------------------
+
+
+@dataclass
+class DuplicateCandidate:
+    account: Account
+    score: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def duplicate_candidates_for_account(
+    *, account: Account, limit: int = 8
+) -> list[DuplicateCandidate]:
+    """Accounts that may be the same customer: a similar name (phonetic search), or the same
+    phone number or email address. Best first; merged accounts are left out."""
+    candidates: dict[int, DuplicateCandidate] = {}
+
+    def add(other: Account, score: int, reason: str) -> None:
+        if other.pk == account.pk or other.merged_into_id is not None:
+            return
+        entry = candidates.setdefault(other.pk, DuplicateCandidate(account=other, score=0))
+        entry.score += score
+        if reason not in entry.reasons:
+            entry.reasons.append(reason)
+
+    mine = list(
+        ContactPoint.objects.filter(account=account).values_list(
+            "kind", "normalized", "is_switchboard"
+        )
+    )
+    if mine:
+        shared = (
+            ContactPoint.objects.filter(normalized__in=[n for _k, n, _s in mine])
+            .exclude(account=account)
+            .select_related("account")
+        )
+        switchboards = {n for _k, n, s in mine if s}
+        for point in shared:
+            if point.kind == ContactPoint.Kind.EMAIL:
+                add(point.account, 3, _("same email %(value)s") % {"value": point.value})
+            elif point.is_switchboard or point.normalized in switchboards:
+                add(point.account, 1, _("same switchboard %(value)s") % {"value": point.value})
+            else:
+                add(point.account, 2, _("same phone %(value)s") % {"value": point.value})
+    for other in account_search(query=account.name, limit=limit + 1):
+        same = other.name.casefold() == account.name.casefold()
+        add(other, 2 if same else 1, _("same name") if same else _("similar name"))
+    ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.account.name, c.account.pk))
+    return ranked[:limit]
+
+
+def presence_others(*, user_id: int, kind: str, object_id: int) -> list[Any]:
+    """The other users who have this account or ticket open right now (one query)."""
+    from accounts.models import Presence
+    from accounts.services.duplicates import PRESENCE_TTL
+
+    return list(
+        Presence.objects.filter(
+            kind=kind, object_id=object_id, seen_at__gte=timezone.now() - PRESENCE_TTL
+        )
+        .exclude(user_id=user_id)
+        .select_related("user")
+        .order_by("seen_at")
+    )

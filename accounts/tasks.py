@@ -18,3 +18,9 @@ def ticket_sla_check() -> dict[str, int]:
 def outage_sync() -> int:
     """Pull the known outages from the outage system (idempotent)."""
     return services.outage_sync()
+
+
+@shared_task(name="accounts.presence_prune", acks_late=True)
+def presence_prune() -> int:
+    """Forget who had which account or ticket open long ago (idempotent housekeeping)."""
+    return services.presence_prune()

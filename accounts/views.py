@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import scheduling, selectors, services
 from accounts.models import (
     Account,
+    AccountMerge,
     AlertAction,
     AlertRule,
     Appointment,
@@ -767,3 +768,92 @@ def appointment_change(
     return _ticket_answer(
         request, agent, appointment.ticket_id, message=_booking_message(result, done)
     )
+
+
+# -- duplicates and presence -----------------------------------------------------------------
+
+
+@agent_required
+@require_GET
+def duplicates_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
+    """Possible duplicates of the account, and merges into it that can still be undone."""
+    account = Account.objects.filter(pk=account_pk).first()
+    if account is None:
+        raise Http404
+    return render(
+        request,
+        "accounts/partials/duplicates_card.html",
+        {
+            "account": account,
+            "candidates": selectors.duplicate_candidates_for_account(account=account),
+            "merges": list(
+                AccountMerge.objects.filter(target=account, undone_at__isnull=True)
+                .select_related("source")
+                .order_by("-merged_at")[:5]
+            ),
+        },
+    )
+
+
+@agent_required
+@require_POST
+def account_merge(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
+    """One action: merge the chosen duplicate into this account."""
+    target = Account.objects.filter(pk=account_pk).first()
+    source_id = _int(request.POST.get("source"))
+    source = Account.objects.filter(pk=source_id).first() if source_id else None
+    if target is None or source is None:
+        return _message(request, _("That account does not exist."))
+    try:
+        services.account_merge(
+            source=source,
+            target=target,
+            by=_user(request),
+            source_version=_int(request.POST.get("source_version")),
+            target_version=_int(request.POST.get("target_version")),
+        )
+    except DomainError as error:
+        return _message(request, error.message)
+    return _account_answer(
+        request,
+        agent,
+        target,
+        message=_("%(source)s was merged into %(target)s. It can be undone from the account.")
+        % {"source": source.name, "target": target.name},
+    )
+
+
+@agent_required
+@require_POST
+def account_merge_undo(request: HttpRequest, agent: Agent, merge_pk: int) -> HttpResponse:
+    """Undo a merge: the duplicate and its records are separate again."""
+    merge = AccountMerge.objects.select_related("source", "target").filter(pk=merge_pk).first()
+    if merge is None:
+        raise Http404
+    try:
+        services.account_merge_undo(merge=merge, by=_user(request))
+    except DomainError as error:
+        return _message(request, error.message)
+    return _account_answer(
+        request,
+        agent,
+        merge.target,
+        message=_("The merge of %(source)s was undone.") % {"source": merge.source.name},
+    )
+
+
+@agent_required
+@require_POST
+def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
+    """Heartbeat of an open account or ticket; answers with the colleagues who have it open."""
+    try:
+        services.presence_touch(
+            user=_user(request),
+            kind=kind,
+            object_id=object_id,
+            editing=request.POST.get("editing") == "1",
+        )
+    except DomainError:
+        raise Http404 from None
+    others = selectors.presence_others(user_id=agent.user_id, kind=kind, object_id=object_id)
+    return render(request, "accounts/partials/presence.html", {"others": others, "kind": kind})

@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "ticket-sla-check": {"task": "accounts.ticket_sla_check", "schedule": 60.0},
     # Connected systems: known outages, so that the pop shows one in the caller's area.
     "outage-sync": {"task": "accounts.outage_sync", "schedule": 300.0},
+    "presence-prune": {"task": "accounts.presence_prune", "schedule": 3600.0},
     # Webhooks: send due deliveries and retries (new ones are also sent at once with Redis).
     "webhook-deliver-due": {"task": "telephony.webhook_deliver_due", "schedule": 10.0},
 }

@@ -651,6 +651,12 @@ class WorkItem(models.Model):
                 fields=["status", "queue", "-priority", "enqueued_at"], name="workitem_routing"
             ),
             models.Index(fields=["agent", "status"], name="workitem_agent_status"),
+            # The order in which waiting items are served, across queues.
+            models.Index(
+                fields=["-priority", "enqueued_at", "id"],
+                condition=Q(status="queued"),
+                name="workitem_waiting_order",
+            ),
         ]
         constraints = [
             # Never two voice items on one agent's line at once.

@@ -231,7 +231,13 @@ def item_pick_for_agent(*, agent: Agent, at: datetime | None = None) -> WorkItem
     mine = _first_with_free_call(reserved_for_me.order_by("-priority", "enqueued_at", "id"))
     if mine is not None:
         return mine
-    return _first_with_free_call(items.order_by(Exists(declined), "-priority", "enqueued_at", "id"))
+    # Items this agent let ring come last: first look among the others (in index order, so
+    # the first match ends the scan), then among the declined ones.
+    order = ("-priority", "enqueued_at", "id")
+    fresh = _first_with_free_call(items.exclude(Exists(declined)).order_by(*order))
+    if fresh is not None:
+        return fresh
+    return _first_with_free_call(items.filter(Exists(declined)).order_by(*order))
 
 
 def _first_with_free_call(ordered: QuerySet[WorkItem], attempts: int = 10) -> WorkItem | None:

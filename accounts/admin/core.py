@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
     Account,
+    AccountMerge,
     Address,
     Contact,
     ContactPoint,
     CustomerGroup,
     Interaction,
 )
-from accounts.services import contact_point_normalize
+from accounts.services import account_merge, account_merge_undo, contact_point_normalize
 from icenter.errors import DomainError
 
 
@@ -92,3 +94,64 @@ class InteractionAdmin(admin.ModelAdmin):
 
 
 admin.site.empty_value_display = "–"
+
+
+# -- duplicates -------------------------------------------------------------------------------
+
+
+@admin.action(description=_("Merge the two selected accounts (the older one stays)"))
+def merge_selected(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> None:
+    accounts = list(queryset.order_by("created_at", "pk")[:3])
+    if len(accounts) != 2:
+        modeladmin.message_user(
+            request, _("Select exactly two accounts to merge."), level=messages.ERROR
+        )
+        return
+    target, source = accounts
+    try:
+        account_merge(source=source, target=target, by=request.user)
+    except DomainError as exc:
+        modeladmin.message_user(request, exc.message, level=messages.ERROR)
+        return
+    modeladmin.message_user(
+        request,
+        _("%(source)s was merged into %(target)s.") % {"source": source, "target": target},
+    )
+
+
+AccountAdmin.actions = [merge_selected]  # type: ignore[misc]
+
+
+@admin.action(description=_("Undo the selected merges"))
+def undo_merges(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> None:
+    for merge in queryset:
+        try:
+            account_merge_undo(merge=merge, by=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{merge}: {exc.message}", level=messages.ERROR)
+
+
+@admin.register(AccountMerge)
+class AccountMergeAdmin(admin.ModelAdmin):
+    """The audit of merges: who merged which duplicate into which account, and when."""
+
+    list_display = ["merged_at", "source", "target", "merged_by", "undone_at"]
+    list_select_related = ["source", "target", "merged_by"]
+    search_fields = ["source__name", "target__name"]
+    actions = [undo_merges]
+    readonly_fields = [
+        "source",
+        "target",
+        "merged_by",
+        "merged_at",
+        "moved",
+        "removed",
+        "undone_at",
+        "undone_by",
+    ]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -26,6 +26,12 @@ from accounts.services.core import (
     interaction_set_account,
     interaction_start,
 )
+from accounts.services.duplicates import (
+    account_merge,
+    account_merge_undo,
+    presence_prune,
+    presence_touch,
+)
 from accounts.services.outreach import (
     callback_request,
     message_preview,
@@ -63,6 +69,8 @@ __all__ = [
     "TicketChanges",
     "account_create",
     "account_delete",
+    "account_merge",
+    "account_merge_undo",
     "account_update",
     "appointment_book",
     "appointment_cancel",
@@ -85,6 +93,8 @@ __all__ = [
     "message_send_sms",
     "outage_sync",
     "outage_upsert",
+    "presence_prune",
+    "presence_touch",
     "ticket_assign",
     "ticket_attachment_add",
     "ticket_create",

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Max, Model, ProtectedError, RestrictedError
+from django.db.models import BigIntegerField, F, Max, Model, ProtectedError, RestrictedError
 from django.db.models.functions import Cast, Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -164,9 +164,32 @@ def account_create(
 
 
 @transaction.atomic
-def account_update(*, account: Account, **changes: Unpack[AccountChanges]) -> Account:
-    """Change an account's name, VIP flag, customer group, assigned agent or notes."""
+def account_update(
+    *, account: Account, expected_version: int | None = None, **changes: Unpack[AccountChanges]
+) -> Account:
+    """Change an account's name, VIP flag, customer group, assigned agent or notes.
+
+    With `expected_version`, a change based on an older version of the account is refused
+    instead of overwriting what someone else saved meanwhile (the row is locked to check).
+    """
     _refuse_other_fields(changes, allowed=AccountChanges.__optional_keys__)
+    if expected_version is not None:
+        current = (
+            Account.objects.select_for_update()
+            .filter(pk=account.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current != expected_version:
+            raise DomainError(
+                _(
+                    "%(name)s was changed by someone else while you were editing it. "
+                    "Reload it to see the changes, then save again."
+                )
+                % {"name": account.name},
+                field="version",
+                version=current,
+            )
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         if not changes["name"]:
@@ -177,7 +200,9 @@ def account_update(*, account: Account, **changes: Unpack[AccountChanges]) -> Ac
         return account
     for field, value in changes.items():
         setattr(account, field, value)
-    account.save(update_fields=[*changes, "updated_at"])
+    account.version = F("version") + 1
+    account.save(update_fields=[*changes, "version", "updated_at"])
+    account.refresh_from_db(fields=["version"])
     return account
 
 

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,7 +51,9 @@ def _lock_both(first: Account, second: Account) -> tuple[Account, Account]:
     # Always lock in id order, so that two merges of the same pair cannot deadlock.
     rows = {
         a.pk: a
-        for a in Account.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+        for a in Account.objects.select_for_update()
+        .filter(pk__in=[first.pk, second.pk])
+        .order_by("pk")
     }
     return rows[first.pk], rows[second.pk]
 
@@ -159,9 +161,9 @@ def account_merge_undo(*, merge: AccountMerge, by: User) -> AccountMerge:
         if rel is None:
             logger.warning("merge %s: relation %s no longer exists; its rows stay", merge.pk, key)
             continue
-        rel.related_model._base_manager.filter(
-            pk__in=ids, **{rel.field.name: target.pk}
-        ).update(**{rel.field.name: source.pk})
+        rel.related_model._base_manager.filter(pk__in=ids, **{rel.field.name: target.pk}).update(
+            **{rel.field.name: source.pk}
+        )
     for data in merge.removed.get("contact_points", []):
         ContactPoint.objects.create(account=source, **data)
     for data in merge.removed.get("addresses", []):
@@ -198,7 +200,3 @@ def presence_prune(*, now: dt.datetime | None = None) -> int:
     limit = (now or timezone.now()) - PRESENCE_TTL * 10
     deleted, _detail = Presence.objects.filter(seen_at__lt=limit).delete()
     return deleted
-
-
-def _unused(value: models.Model) -> None:  # pragma: no cover - keeps the models import typed
-    return None
