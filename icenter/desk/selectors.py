@@ -17,7 +17,15 @@ from accounts.models import Account, Interaction
 from accounts.phone import ParsedNumber, phone_parse
 from accounts.prediction import ContactReason, contact_reasons_predict
 from telephony import routing
-from telephony.models import Agent, Call, NotReadyReason, Queue, WorkItem, WrapUpCode
+from telephony.models import (
+    Agent,
+    AgentStateChange,
+    Call,
+    NotReadyReason,
+    Queue,
+    WorkItem,
+    WrapUpCode,
+)
 
 RECENT_INTERACTIONS = 10
 
@@ -62,6 +70,10 @@ class DeskState:
     outages: list[Any] = field(default_factory=list)
     contact_reasons: list[ContactReason] = field(default_factory=list)
     guidance: list[RuleHit] = field(default_factory=list)
+
+    # The id of the agent's latest state change: it only grows, so the browser can drop a
+    # panel older than the one it shows (an action's answer and a push can cross).
+    stamp: int = 0
 
     @property
     def is_unknown_caller(self) -> bool:
@@ -139,6 +151,13 @@ def _guidance(state: DeskState) -> None:
 def _telephony(state: DeskState) -> None:
     """What the toolbar and comm-info need, in a fixed number of queries."""
     agent = state.agent
+    state.stamp = (
+        AgentStateChange.objects.filter(agent=agent)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
     state.work_item = (
         WorkItem.objects.filter(
             agent=agent,

@@ -51,6 +51,17 @@
       evt.detail.shouldSwap = false;
     }
   });
+  // The answer to a click and a push can cross: comm-info and toolbar carry the time of the
+  // state they show, and an older one never replaces a newer one.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || (target.id !== "comm-info" && target.id !== "toolbar") || !fragment) { return; }
+    var incoming = fragment.id === target.id ? fragment
+      : (fragment.querySelector && fragment.querySelector("#" + target.id)) || fragment.firstElementChild;
+    var before = Number(target.dataset.stamp), after = incoming && incoming.dataset
+      ? Number(incoming.dataset.stamp) : NaN;
+    if (!isNaN(before) && !isNaN(after) && after < before) { evt.detail.shouldSwap = false; }
+  });
   document.addEventListener("htmx:wsOpen", function () { status(true); });
   document.addEventListener("htmx:wsClose", function () { status(false); });
   document.addEventListener("htmx:wsError", function () { status(false); });
