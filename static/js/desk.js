@@ -37,8 +37,9 @@
       evt.detail.shouldSwap = false;
     }
   });
-  // A push about the same contact must not pull the agent out of the view they chose
-  // (a running script, the history): only a new contact brings the account view back.
+  // A push about the same contact (or, with no contact, the sync after the socket connects)
+  // must not pull the agent out of the view they chose (a running script, the history, a
+  // ticket): only a new contact brings the account view back.
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var target = evt.detail.target, fragment = evt.detail.fragment;
     if (!target || target.id !== "workspace" || !fragment) { return; }
@@ -47,7 +48,7 @@
     if (!incoming || !incoming.dataset) { return; }
     var current = target.dataset;
     if (current.view && current.view !== "account" && incoming.dataset.view === "account" &&
-        current.interaction && current.interaction === incoming.dataset.interaction) {
+        (current.interaction || "") === (incoming.dataset.interaction || "")) {
       evt.detail.shouldSwap = false;
     }
   });
