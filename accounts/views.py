@@ -338,6 +338,7 @@ def ticket_message(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpRe
             author=_user(request),
             body=request.POST.get("body", ""),
             is_internal=is_internal,
+            send_via="" if is_internal else request.POST.get("send_via", ""),
         )
     except DomainError as error:
         return _message(request, error.message)

@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": "accounts.models.Account.Kind",
         "ContactPointKindEnum": "accounts.models.ContactPoint.Kind",
         "AddressKindEnum": "accounts.models.Address.Kind",
+        "CustomerMessageChannelEnum": "accounts.api.appointments.CONFIRM_CHOICES",
         "SolutionStatusEnum": "knowledge.models.Solution.Status",
         "TicketStatusEnum": "accounts.models.Ticket.Status",
         "AgentStateEnum": "telephony.models.Agent.State",

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.api.appointments import CONFIRM_CHOICES
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN, staff_users
 from accounts.models import (
     Account,
@@ -278,6 +279,11 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         body = serializers.CharField(max_length=services.tickets.MESSAGE_MAX_LENGTH)
         is_internal = serializers.BooleanField(
             default=True, help_text="False: a message the customer sees."
+        )
+        send_via = serializers.ChoiceField(
+            choices=CONFIRM_CHOICES,
+            default="",
+            help_text="Also send a customer message by email or SMS (logged in the history).",
         )
 
         class Meta:

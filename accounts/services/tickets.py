@@ -25,6 +25,7 @@ from accounts import sla
 from accounts.models import (
     Account,
     Contact,
+    ContactPoint,
     Interaction,
     Outage,
     ServiceSkill,
@@ -499,11 +500,16 @@ def ticket_assign(
 
 @transaction.atomic
 def ticket_message_add(
-    *, ticket: Ticket, author: User, body: str, is_internal: bool = True
+    *, ticket: Ticket, author: User, body: str, is_internal: bool = True, send_via: str = ""
 ) -> TicketMessage:
     """Add an internal note or a message the customer sees; the first message the customer
-    sees is the ticket's first response."""
+    sees is the ticket's first response. `send_via` ("email" or "sms") also sends it to the
+    customer (logged in the history); when sending fails, nothing is stored."""
     _require_staff(author, field="author")
+    if send_via not in ("", "email", "sms"):
+        raise DomainError(_("Send by email, SMS or not at all."), field="send_via")
+    if send_via and is_internal:
+        raise DomainError(_("Internal notes are never sent to the customer."), field="send_via")
     body = (body or "").strip()
     if not body:
         raise DomainError(_("Write a text first."), field="body")
@@ -525,13 +531,51 @@ def ticket_message_add(
         locked,
         actor=author,
         action=TicketChange.Action.MESSAGE,
-        field="internal" if is_internal else "customer",
+        field="internal" if is_internal else (f"customer, {send_via}" if send_via else "customer"),
         new=body[:200],
         at=now,
     )
+    if send_via:
+        _send_to_customer(locked, body=body, via=send_via, author=author)
     _save(locked, fields)
     _notify(locked)
     return message
+
+
+def _send_to_customer(ticket: Ticket, *, body: str, via: str, author: User) -> None:
+    """Send a ticket message to the ticket's contact (or else the account) by email or SMS."""
+    from accounts.services.outreach import message_send_email, message_send_sms
+
+    kind = ContactPoint.Kind.EMAIL if via == "email" else ContactPoint.Kind.PHONE
+    points = list(ContactPoint.objects.filter(account_id=ticket.account_id, kind=kind))
+    if ticket.contact_id is not None:
+        points.sort(key=lambda p: (p.contact_id != ticket.contact_id, p.contact_id is not None))
+    else:
+        points.sort(key=lambda p: p.contact_id is not None)
+    if not points:
+        raise DomainError(
+            _("The customer has no email address.")
+            if via == "email"
+            else _("The customer has no phone number."),
+            field="send_via",
+        )
+    if via == "email":
+        message_send_email(
+            to=points[0].value,
+            subject=f"[{ticket.number}] {ticket.subject}",
+            text=body,
+            agent=author,
+            account=ticket.account,
+            contact=ticket.contact,
+        )
+    else:
+        message_send_sms(
+            to=points[0].value,
+            text=f"{ticket.number}: {body}",
+            agent=author,
+            account=ticket.account,
+            contact=ticket.contact,
+        )
 
 
 def _attachment_content_type(name: str, head: bytes) -> str:

@@ -306,3 +306,16 @@ def test_nobody_starts_a_script_for_someone_elses_contact(client, agent, other_a
     client.force_login(agent.user)
     html = client.post(f"/desk/guidance/{hit.pk}/script/?interaction={foreign.pk}").content.decode()
     assert "has no script for your contact" in html
+
+
+def test_a_rule_can_open_the_accounts_ticket_list(agent):
+    account = AccountFactory()
+    hit = rule(
+        conditions=[{"kind": "account_identified"}],
+        actions=[{"kind": "navigate", "view": "tickets"}],
+    )
+    interaction = InteractionFactory(account=account, agent=agent.user, outcome="")
+    Agent.objects.filter(pk=agent.pk).update(current_interaction=interaction)
+    html = render_panels(agent_id=agent.pk, panels=("alerts",), language="en")
+    assert f'data-guidance="nav-{hit.pk}-{interaction.pk}"' in html
+    assert f"/desk/tickets/?scope=account&account={account.pk}" in html

@@ -214,3 +214,12 @@ def test_the_ticket_and_account_views_poll_for_presence(client, agent):
     ).content.decode()
     assert reverse("accounts:presence", args=["ticket", ticket.pk]) in html
     assert 'hx-trigger="load, every 10s"' in html
+
+
+def test_opening_a_merged_duplicate_points_to_the_kept_account(client, agent, pair):
+    kept, dup = pair
+    services.account_merge(source=dup, target=kept, by=agent.user)
+    client.force_login(agent.user)
+    html = client.get(f"/desk/?account={dup.pk}").content.decode()
+    assert "This account is a merged duplicate." in html
+    assert "Open Jürgen Meier" in html

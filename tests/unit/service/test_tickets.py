@@ -367,3 +367,37 @@ def test_a_ticket_goes_to_an_agent_group_and_keeps_its_agent(account, agent, oth
     assert (ticket.assigned_group, ticket.assigned_agent) == (team, None)
     rows = list(ticket.changes.filter(action="assigned").values_list("field", "new_value"))
     assert rows == [("assigned_group", "2nd Level"), ("assigned_agent", "")]
+
+
+def test_a_customer_message_can_be_sent_by_email_and_lands_in_the_history(account, agent):
+    from django.core import mail
+
+    from accounts.models import ContactPoint
+
+    ContactPoint.objects.create(
+        account=account, kind="email", value="info@mueller.de", normalized="info@mueller.de"
+    )
+    ticket = open_ticket(account, agent.user)
+    services.ticket_message_add(
+        ticket=ticket,
+        author=agent.user,
+        body="Der Techniker kommt morgen.",
+        is_internal=False,
+        send_via="email",
+    )
+    assert mail.outbox[0].to == ["info@mueller.de"]
+    assert mail.outbox[0].subject == f"[{ticket.number}] Router blinkt rot"
+    assert account.interactions.get().notes == "Der Techniker kommt morgen."
+
+
+def test_a_message_that_cannot_be_sent_is_not_stored(account, agent):
+    ticket = open_ticket(account, agent.user)
+    with pytest.raises(DomainError, match="no phone number"):
+        services.ticket_message_add(
+            ticket=ticket, author=agent.user, body="Hallo", is_internal=False, send_via="sms"
+        )
+    with pytest.raises(DomainError, match="never sent"):
+        services.ticket_message_add(
+            ticket=ticket, author=agent.user, body="Hallo", is_internal=True, send_via="email"
+        )
+    assert not ticket.messages.exists()
