@@ -88,7 +88,8 @@ def test_an_agent_runs_the_satisfaction_survey_with_branching_and_resume(
     # A reload in the middle of the script resumes where the agent was.
     page.reload()
     wait_for_live_desk(page)
-    page.locator('.navbar a[data-view="script"]').click()
+    with page.expect_response(lambda response: "view=script" in response.url):
+        page.locator('.navbar a[data-view="script"]').click()
     expect(current_step(page)).to_have_attribute("data-step", "email")
     progress = page.locator("#script-runner .script-progress")
     expect(progress).to_have_attribute("data-done", "6")
