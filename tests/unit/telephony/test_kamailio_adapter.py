@@ -114,9 +114,11 @@ def test_a_slow_kamailio_times_out_as_a_temporary_error() -> None:
     assert not caught.value.permanent
 
 
-def test_hangup_ends_a_connected_dialog_by_its_handle(
-    fake: FakeKamailio, adapter: KamailioAdapter
+def test_hangup_ends_a_connected_dialog_by_its_handle_and_records_the_end(
+    fake: FakeKamailio, adapter: KamailioAdapter, db: Any
 ) -> None:
+    from telephony.models import CallEventRecord
+
     fake.answers["dlg.list_match"] = (
         200,
         {"result": [{"call-id": "c1", "state": 4, "h_entry": 7, "h_id": 99}]},
@@ -126,6 +128,8 @@ def test_hangup_ends_a_connected_dialog_by_its_handle(
         ("dlg.list_match", ["callid", "eq", "c1"]),
         ("dlg.end_dlg", [7, 99]),
     ]
+    # Kamailio's dialog:end does not always follow dlg.end_dlg: icenter records it too
+    assert CallEventRecord.objects.filter(call_id="c1", kind="ended").exists()
 
 
 def test_hangup_cancels_a_dialog_that_still_rings(
@@ -218,3 +222,30 @@ def test_what_only_the_phone_can_do_is_refused_with_a_reason(
 def test_bad_route_requests_are_refused_with_a_reason(body: Any, message: str) -> None:
     with pytest.raises(CtiError, match=message):
         RouteRequest.from_dict(body)
+
+
+def test_hangup_of_a_call_answered_a_moment_ago_waits_for_the_ack_before_ending_it(
+    fake: FakeKamailio, adapter: KamailioAdapter, db: Any
+) -> None:
+    answers = iter(
+        [
+            {"result": [{"call-id": "c1", "state": 3, "h_entry": 7, "h_id": 99}]},
+            {"result": [{"call-id": "c1", "state": 3, "h_entry": 7, "h_id": 99}]},
+            {"result": [{"call-id": "c1", "state": 4, "h_entry": 7, "h_id": 99}]},
+        ]
+    )
+
+    class Answers(dict[str, tuple[int, Any]]):
+        def get(self, key: str, default: Any = None) -> Any:
+            if key == "dlg.list_match":
+                return 200, next(answers)
+            return super().get(key, default)
+
+    fake.answers = Answers()
+    adapter.hangup(call_id="c1")
+    assert [method for method, _ in fake.methods()] == [
+        "dlg.list_match",
+        "dlg.list_match",
+        "dlg.list_match",
+        "dlg.end_dlg",
+    ]
