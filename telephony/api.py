@@ -367,7 +367,7 @@ class AgentStateChangeViewSet(
         agent_ids = None
         if not roles.user_has_role(request.user, *SUPERVISING_ROLES):
             agent_ids = list(
-                Agent.objects.filter(user_id=request.user.pk).values_list("pk", flat=True)
+                Agent.objects.filter(user_id=request.user.pk or 0).values_list("pk", flat=True)
             )
         rows = selectors.agent_state_durations(start=start, end=end, agent_ids=agent_ids)
         return Response(StateDurationsSerializer(rows, many=True).data)
