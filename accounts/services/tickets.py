@@ -38,6 +38,7 @@ from accounts.models import (
 from accounts.services.core import _require_staff, interaction_save_notes
 from icenter.desk import push
 from icenter.errors import DomainError
+from icenter.workflow import transition_check
 from telephony.models import Agent, AgentGroup
 
 logger = logging.getLogger(__name__)
@@ -408,16 +409,15 @@ def ticket_set_status(
     _require_staff(by, field="by")
     _check_choice(status, Ticket.Status, field="status", label=_("status"))
     locked = _lock(ticket, expected_version=expected_version)
-    if status not in locked.TRANSITIONS[locked.status]:
-        raise DomainError(
-            _("A ticket that is “%(old)s” cannot become “%(new)s”.")
-            % {
-                "old": Ticket.Status(locked.status).label,
-                "new": Ticket.Status(status).label,
-            },
-            field="status",
-            allowed=locked.allowed_statuses(),
-        )
+    transition_check(
+        transitions=Ticket.TRANSITIONS,
+        choices=Ticket.Status,
+        old=locked.status,
+        new=status,
+        message=_("A ticket that is “%(old)s” cannot become “%(new)s”."),
+        field="status",
+        allowed=locked.allowed_statuses(),
+    )
     now = timezone.now()
     old = locked.status
     fields = ["status"]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from icenter.desk import push
 from icenter.errors import DomainError
+from icenter.workflow import transition_check
 from telephony.cti.base import CtiError, get_adapter
 from telephony.models import Agent, AgentStateChange, NotReadyReason
 
@@ -113,11 +114,13 @@ def agent_transition(
             if notify:
                 push.publish(kind="agent.state", id=agent.pk, groups=[agent.group_name])
         return
-    if state not in Agent.TRANSITIONS[agent.state]:
-        raise DomainError(
-            _("An agent cannot go from “%(old)s” to “%(new)s”.")
-            % {"old": Agent.State(agent.state).label, "new": Agent.State(state).label}
-        )
+    transition_check(
+        transitions=Agent.TRANSITIONS,
+        choices=Agent.State,
+        old=agent.state,
+        new=state,
+        message=_("An agent cannot go from “%(old)s” to “%(new)s”."),
+    )
     when = at or timezone.now()
     AgentStateChange.objects.create(
         agent=agent, state=state, previous_state=agent.state, reason=reason, at=when

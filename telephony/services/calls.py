@@ -20,6 +20,7 @@ from accounts.models import Interaction
 from accounts.phone import phone_parse
 from icenter.desk import push
 from icenter.errors import DomainError
+from icenter.workflow import transition_check
 from telephony import routing, webhooks
 from telephony.cti.base import CallEvent, CtiAdapter, CtiError, get_adapter
 from telephony.models import Agent, Call, CallEventRecord, Queue, WorkItem
@@ -43,11 +44,13 @@ LIVE_AGENT_CALL = (Call.Status.RINGING, Call.Status.TALKING, Call.Status.HELD)
 
 
 def call_transition(call: Call, status: str) -> None:
-    if status not in Call.TRANSITIONS[call.status]:
-        raise DomainError(
-            _("A call cannot go from “%(old)s” to “%(new)s”.")
-            % {"old": Call.Status(call.status).label, "new": Call.Status(status).label}
-        )
+    transition_check(
+        transitions=Call.TRANSITIONS,
+        choices=Call.Status,
+        old=call.status,
+        new=status,
+        message=_("A call cannot go from “%(old)s” to “%(new)s”."),
+    )
     call.status = status
     call.save(update_fields=["status"])
 

@@ -15,6 +15,7 @@ from accounts.models import Account, Interaction
 from accounts.phone import phone_parse
 from icenter.desk import push
 from icenter.errors import DomainError
+from icenter.workflow import transition_check
 from telephony import routing
 from telephony.cti.base import CtiError, get_adapter
 from telephony.models import Agent, AgentGroup, Call, Queue, WorkItem, WrapUpCode
@@ -30,14 +31,13 @@ RING_TIMEOUT_GRACE = timedelta(seconds=5)
 
 
 def item_transition(item: WorkItem, status: str, *, save: bool = True) -> None:
-    if status not in WorkItem.TRANSITIONS[item.status]:
-        raise DomainError(
-            _("A work item cannot go from “%(old)s” to “%(new)s”.")
-            % {
-                "old": WorkItem.Status(item.status).label,
-                "new": WorkItem.Status(status).label,
-            }
-        )
+    transition_check(
+        transitions=WorkItem.TRANSITIONS,
+        choices=WorkItem.Status,
+        old=item.status,
+        new=status,
+        message=_("A work item cannot go from “%(old)s” to “%(new)s”."),
+    )
     item.status = status
     if save:
         item.save(update_fields=["status"])
