@@ -43,7 +43,9 @@ class AccountFilter(filters.FilterSet):
         fields = ["customer_number", "is_vip", "kind", "customer_group"]
 
     def filter_q(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        return queryset.filter(pk__in=account_ids_search(query=value, limit=SEARCH_LIMIT))
+        user = getattr(self.request, "user", None)
+        ids = account_ids_search(query=value, limit=SEARCH_LIMIT, user=user)
+        return queryset.filter(pk__in=ids)
 
 
 class ContactFilter(filters.FilterSet):

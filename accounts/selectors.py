@@ -12,6 +12,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_o
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_for, scoped
 from accounts.models import (
     Account,
     Address,
@@ -75,8 +76,9 @@ def _unique(accounts: list[Account]) -> list[Account]:
     return list(seen.values())
 
 
-def account_ids_search(*, query: str, limit: int) -> list[int]:
-    """Ids of the accounts the search text finds, best match first, at most `limit` of them.
+def account_ids_search(*, query: str, limit: int, user: Any) -> list[int]:
+    """Ids of the accounts the search text finds that the user may see, best match first, at
+    most `limit` of them.
 
     Names, contacts' names, cities and streets match phonetically and with typos
     ("Mayer" finds "Meier", "Mueller" finds "Müller"); customer number, phone and
@@ -87,20 +89,23 @@ def account_ids_search(*, query: str, limit: int) -> list[int]:
     scores = account_scores_by_name(query=query, limit=max(limit * 3, 30))
     if not scores:
         return []
-    accounts = Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]).only("name")
+    accounts = scoped(
+        user, Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]), via=""
+    ).only("name")
     return [a.pk for a in account_order_by_score(list(accounts), scores)][:limit]
 
 
-def account_search(*, query: str, limit: int = 20) -> list[Account]:
-    """The accounts the search text finds (see account_ids_search), best first, with addresses."""
+def account_search(*, query: str, user: Any, limit: int = 20) -> list[Account]:
+    """The accounts the search text finds that the user may see (see account_ids_search), best
+    first, with addresses."""
     from knowledge.selectors import account_order_by_score, account_scores_by_name
 
     scores = account_scores_by_name(query=query, limit=max(limit * 3, 30))
     if not scores:
         return []
-    accounts = Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]).select_related(
-        "customer_group"
-    )
+    accounts = scoped(
+        user, Account.objects.filter(id__in=[doc_id for doc_id, _score in scores]), via=""
+    ).select_related("customer_group")
     best = account_order_by_score(list(accounts), scores)[:limit]
     prefetch_related_objects(best, _main_addresses())
     return best
@@ -110,10 +115,11 @@ def _main_addresses() -> Prefetch:  # type: ignore[type-arg]
     return Prefetch("addresses", queryset=Address.objects.order_by("kind", "id"))
 
 
-def account_get_for_desk(*, account_id: int) -> Account | None:
-    """An account with everything the desk's account view shows, in a fixed number of queries."""
+def account_get_for_desk(*, account_id: int, user: Any) -> Account | None:
+    """An account with everything the desk's account view shows, in a fixed number of queries;
+    None when it does not exist or the user may not see it (access per customer group)."""
     return (
-        Account.objects.filter(pk=account_id)
+        scoped(user, Account.objects.filter(pk=account_id), via="")
         .select_related("customer_group", "assigned_agent")
         .prefetch_related(
             _main_addresses(),
@@ -171,11 +177,12 @@ class HistoryFilter:
 
 
 def interaction_list_for_account(
-    *, account_id: int, history_filter: HistoryFilter | None = None
+    *, account_id: int, user: Any, history_filter: HistoryFilter | None = None
 ) -> QuerySet[Interaction]:
     """The account's interaction history across channels, newest first, optionally searched
-    (slice it to page; every page costs the same queries)."""
-    interactions = Interaction.objects.filter(account_id=account_id)
+    (slice it to page; every page costs the same queries); empty for an account the user may
+    not see."""
+    interactions = scoped(user, Interaction.objects.filter(account_id=account_id))
     if history_filter is not None:
         if history_filter.channel:
             interactions = interactions.filter(channel=history_filter.channel)
@@ -200,11 +207,12 @@ def _ticket_base() -> QuerySet[Ticket]:
 
 
 def ticket_list_open_for_account(
-    *, account_id: int, limit: int = OPEN_TICKETS_ON_DESK
+    *, account_id: int, user: Any, limit: int = OPEN_TICKETS_ON_DESK
 ) -> list[Ticket]:
-    """The account's open tickets, most urgent due date first (one query)."""
+    """The account's open tickets, most urgent due date first (one query); none for an account
+    the user may not see."""
     return list(
-        _ticket_base()
+        scoped(user, _ticket_base())
         .filter(account_id=account_id, status__in=Ticket.OPEN_STATUSES)
         .order_by(F("resolution_due_at").asc(nulls_last=True), "-created_at", "-id")[:limit]
     )
@@ -212,6 +220,7 @@ def ticket_list_open_for_account(
 
 def ticket_list(
     *,
+    user: Any,
     status: str = "",
     open_only: bool = False,
     assigned_to: int | None = None,
@@ -219,8 +228,9 @@ def ticket_list(
     account_id: int | None = None,
     query: str = "",
 ) -> QuerySet[Ticket]:
-    """Tickets for the desk's list and the API, newest first; slice it to page."""
-    tickets = _ticket_base().order_by("-created_at", "-id")
+    """The tickets the user may see, for the desk's list and the API, newest first; slice it
+    to page."""
+    tickets = scoped(user, _ticket_base()).order_by("-created_at", "-id")
     if status:
         tickets = tickets.filter(status=status)
     elif open_only:
@@ -241,10 +251,11 @@ def ticket_list(
     return tickets
 
 
-def ticket_get(*, ticket_id: int) -> Ticket | None:
-    """One ticket with its messages, files and audit trail, in a fixed number of queries."""
+def ticket_get(*, ticket_id: int, user: Any) -> Ticket | None:
+    """One ticket with its messages, files and audit trail, in a fixed number of queries;
+    None when it does not exist or the user may not see it."""
     return (
-        _ticket_base()
+        scoped(user, _ticket_base())
         .select_related(
             "contact",
             "interaction",
@@ -371,14 +382,18 @@ class DuplicateCandidate:
 
 
 def duplicate_candidates_for_account(
-    *, account: Account, limit: int = 8
+    *, account: Account, user: Any, limit: int = 8
 ) -> list[DuplicateCandidate]:
     """Accounts that may be the same customer: a similar name (phonetic search), or the same
-    phone number or email address. Best first; merged accounts are left out."""
+    phone number or email address. Best first; merged accounts and accounts the user may not
+    see are left out."""
+    access = access_for(user)
     candidates: dict[int, DuplicateCandidate] = {}
 
     def add(other: Account, score: int, reason: str) -> None:
         if other.pk == account.pk or other.merged_into_id is not None:
+            return
+        if not access.can_read(other.customer_group_id):
             return
         entry = candidates.setdefault(other.pk, DuplicateCandidate(account=other, score=0))
         entry.score += score
@@ -404,7 +419,7 @@ def duplicate_candidates_for_account(
                 add(point.account, 1, _("same switchboard %(value)s") % {"value": point.value})
             else:
                 add(point.account, 2, _("same phone %(value)s") % {"value": point.value})
-    for other in account_search(query=account.name, limit=limit + 1):
+    for other in account_search(query=account.name, user=user, limit=limit + 1):
         same = other.name.casefold() == account.name.casefold()
         add(other, 2 if same else 1, _("same name") if same else _("similar name"))
     ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.account.name, c.account.pk))

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import scheduling, selectors, services
+from accounts.access import account_can_write, accounts_visible, scoped
 from accounts.models import (
     Account,
     AccountMerge,
@@ -82,7 +83,7 @@ def _ticket_answer(
     request: HttpRequest, agent: Agent, ticket_id: int, *, message: str
 ) -> HttpResponse:
     """After an action: the ticket view again (out of band), the alerts and a message."""
-    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    ticket = selectors.ticket_get(ticket_id=ticket_id, user=request.user)
     if ticket is None:
         raise Http404
     state = desk_selectors.desk_state_for_agent(agent_id=agent.pk, account_id=ticket.account_id)
@@ -154,6 +155,7 @@ def ticket_list(request: HttpRequest, agent: Agent) -> HttpResponse:
         status = ""
     query = request.GET.get("q", "")
     tickets = selectors.ticket_list(
+        user=request.user,
         status=status,
         open_only=scope in ("mine", "team", "open") and not status,
         assigned_to=agent.user_id if scope == "mine" else None,
@@ -179,7 +181,7 @@ def ticket_list(request: HttpRequest, agent: Agent) -> HttpResponse:
 @require_GET
 def ticket_detail(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """One ticket: data, SLA, messages, files, audit trail and the workflow buttons."""
-    ticket = selectors.ticket_get(ticket_id=ticket_pk)
+    ticket = selectors.ticket_get(ticket_id=ticket_pk, user=request.user)
     if ticket is None:
         raise Http404
     return _workspace(
@@ -219,7 +221,9 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
             )
         else:
             account_id = _int(data.get("account"))
-            account = Account.objects.filter(pk=account_id).first() if account_id else None
+            account = (
+                accounts_visible(request.user).filter(pk=account_id).first() if account_id else None
+            )
             if account is None:
                 return _message(request, _("Open an account first; a ticket belongs to one."))
             ticket = services.ticket_create(
@@ -242,8 +246,10 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
     )
 
 
-def _ticket_or_404(ticket_pk: int) -> Ticket:
-    ticket = Ticket.objects.filter(pk=ticket_pk).first()
+def _ticket_or_404(request: HttpRequest, ticket_pk: int) -> Ticket:
+    """The ticket, if the user may see it (access per customer group)."""
+    ticket = scoped(request.user, Ticket.objects.select_related("account")).filter(pk=ticket_pk)
+    ticket = ticket.first()
     if ticket is None:
         raise Http404
     return ticket
@@ -253,7 +259,7 @@ def _ticket_or_404(ticket_pk: int) -> Ticket:
 @require_POST
 def ticket_edit(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Save subject, type, priority, category and description (refused when stale)."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     data = request.POST
     try:
         services.ticket_update(
@@ -275,7 +281,7 @@ def ticket_edit(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpRespo
 @require_POST
 def ticket_status(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Move the ticket along its workflow."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     try:
         ticket = services.ticket_set_status(
             ticket=ticket,
@@ -298,7 +304,7 @@ def ticket_status(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpRes
 @require_POST
 def ticket_assign(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Give the ticket to a colleague, take it, or leave it unassigned."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     choice = request.POST.get("agent", "")
     changes: dict[str, Any] = {"agent": None}
     if choice == "me":
@@ -330,7 +336,7 @@ def ticket_assign(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpRes
 @require_POST
 def ticket_message(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Add an internal note or a message for the customer."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     is_internal = request.POST.get("visibility", "internal") != "customer"
     try:
         services.ticket_message_add(
@@ -354,7 +360,7 @@ def ticket_message(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpRe
 @require_POST
 def ticket_attachment_upload(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Attach a file (size, type and content checked by the service)."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     upload = request.FILES.get("file")
     if upload is None:
         return _message(request, _("Choose a file first."))
@@ -373,7 +379,9 @@ def ticket_attachment_download(
     request: HttpRequest, agent: Agent, attachment_pk: int
 ) -> HttpResponse:
     """A ticket's file, always as a download and never interpreted by the browser."""
-    attachment = TicketAttachment.objects.filter(pk=attachment_pk).first()
+    attachment = scoped(
+        request.user, TicketAttachment.objects.filter(pk=attachment_pk), via="ticket__account__"
+    ).first()
     if attachment is None:
         raise Http404
     try:
@@ -394,9 +402,15 @@ def ticket_attachment_download(
 # -- callbacks, SMS and email ----------------------------------------------------------------
 
 
-def _account_or_none(value: Any) -> Account | None:
+def _account_or_none(request: HttpRequest, value: Any) -> Account | None:
+    """The account named in the request, if any; one the user may not see is not found."""
     account_id = _int(value)
-    return Account.objects.filter(pk=account_id).first() if account_id else None
+    if not account_id:
+        return None
+    account = accounts_visible(request.user).filter(pk=account_id).first()
+    if account is None:
+        raise Http404
+    return account
 
 
 def _local_datetime(day: str, clock: str) -> datetime | None:
@@ -422,7 +436,7 @@ def callback_create(request: HttpRequest, agent: Agent) -> HttpResponse:
         group = agent.groups.filter(pk=_int(assignee.removeprefix("group:")) or 0).first()
         if group is None:
             return _message(request, _("You can only give callbacks to your own groups."))
-    account = _account_or_none(data.get("account"))
+    account = _account_or_none(request, data.get("account"))
     try:
         item = services.callback_request(
             account=account,
@@ -478,7 +492,7 @@ def message_preview(request: HttpRequest, agent: Agent) -> HttpResponse:
     if template is not None:
         subject, text = services.message_preview(
             template=template,
-            account=_account_or_none(request.GET.get("account")),
+            account=_account_or_none(request, request.GET.get("account")),
             agent=_user(request),
         )
     return render(
@@ -493,7 +507,7 @@ def message_preview(request: HttpRequest, agent: Agent) -> HttpResponse:
 def message_send(request: HttpRequest, agent: Agent) -> HttpResponse:
     """Send an SMS or email instead of a callback; it becomes part of the history."""
     data = request.POST
-    account = _account_or_none(data.get("account"))
+    account = _account_or_none(request, data.get("account"))
     template = _message_template(data.get("template"))
     try:
         if data.get("channel") == "email":
@@ -524,7 +538,7 @@ def message_send(request: HttpRequest, agent: Agent) -> HttpResponse:
 @require_GET
 def reach_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
     """The callback / SMS / email card, loaded after the pop has shown."""
-    account = selectors.account_get_for_desk(account_id=account_pk)
+    account = selectors.account_get_for_desk(account_id=account_pk, user=request.user)
     if account is None:
         raise Http404
     number = request.GET.get("number", "")
@@ -545,7 +559,7 @@ def reach_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResp
 @require_GET
 def systems_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
     """Contracts and orders from the connected systems, loaded after the pop has shown."""
-    account = Account.objects.filter(pk=account_pk).first()
+    account = accounts_visible(request.user).filter(pk=account_pk).first()
     if account is None:
         raise Http404
     data = selectors.connected_data_for_account(account=account)
@@ -558,7 +572,7 @@ def systems_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpRe
 @require_POST
 def line_test(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
     """Test the customer's line; a failure opens an incident with its expected resolution."""
-    account = Account.objects.filter(pk=account_pk).first()
+    account = accounts_visible(request.user).filter(pk=account_pk).first()
     if account is None:
         raise Http404
     interaction = agent.current_interaction
@@ -587,7 +601,7 @@ def line_test(request: HttpRequest, agent: Agent, account_pk: int) -> HttpRespon
 @require_POST
 def ticket_link_outage(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """One action: link the caller's ticket to the known outage in their area."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     outage_id = _int(request.POST.get("outage"))
     outage = Outage.objects.filter(pk=outage_id).first() if outage_id else None
     if outage is None:
@@ -673,7 +687,7 @@ def _moment(value: str) -> datetime | None:
 @require_GET
 def appointment_slots(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Free slots for the ticket's skill in the customer's region (loaded on demand)."""
-    ticket = selectors.ticket_get(ticket_id=ticket_pk)
+    ticket = selectors.ticket_get(ticket_id=ticket_pk, user=request.user)
     if ticket is None:
         raise Http404
     moving = Appointment.objects.filter(
@@ -710,7 +724,7 @@ def _booking_message(result: services.BookingResult, done: str) -> str:
 @require_POST
 def appointment_book(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
     """Book the chosen slot for the ticket's customer, with a confirmation if asked."""
-    ticket = _ticket_or_404(ticket_pk)
+    ticket = _ticket_or_404(request, ticket_pk)
     technician, starts_at = _slot_choice(request)
     if technician is None or starts_at is None:
         return _message(request, _("Choose one of the proposed slots."))
@@ -735,7 +749,7 @@ def appointment_change(
     request: HttpRequest, agent: Agent, appointment_pk: int, action: str
 ) -> HttpResponse:
     """Move an appointment to another proposed slot, or cancel it."""
-    appointment = Appointment.objects.filter(pk=appointment_pk).first()
+    appointment = scoped(request.user, Appointment.objects.filter(pk=appointment_pk)).first()
     if appointment is None or action not in ("reschedule", "cancel"):
         raise Http404
     confirm_via = request.POST.get("confirm_via", "")
@@ -778,7 +792,7 @@ def appointment_change(
 @require_GET
 def duplicates_panel(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
     """Possible duplicates of the account, and merges into it that can still be undone."""
-    account = Account.objects.filter(pk=account_pk).first()
+    account = accounts_visible(request.user).filter(pk=account_pk).first()
     if account is None:
         raise Http404
     return render(
@@ -786,7 +800,10 @@ def duplicates_panel(request: HttpRequest, agent: Agent, account_pk: int) -> Htt
         "accounts/partials/duplicates_card.html",
         {
             "account": account,
-            "candidates": selectors.duplicate_candidates_for_account(account=account),
+            "candidates": selectors.duplicate_candidates_for_account(
+                account=account, user=request.user
+            ),
+            "writable": account_can_write(request.user, account),
             "merges": list(
                 AccountMerge.objects.filter(target=account, undone_at__isnull=True)
                 .select_related("source")
@@ -800,9 +817,10 @@ def duplicates_panel(request: HttpRequest, agent: Agent, account_pk: int) -> Htt
 @require_POST
 def account_merge(request: HttpRequest, agent: Agent, account_pk: int) -> HttpResponse:
     """One action: merge the chosen duplicate into this account."""
-    target = Account.objects.filter(pk=account_pk).first()
+    visible = accounts_visible(request.user)
+    target = visible.filter(pk=account_pk).first()
     source_id = _int(request.POST.get("source"))
-    source = Account.objects.filter(pk=source_id).first() if source_id else None
+    source = visible.filter(pk=source_id).first() if source_id else None
     if target is None or source is None:
         return _message(request, _("That account does not exist."))
     try:
@@ -847,6 +865,13 @@ def account_merge_undo(request: HttpRequest, agent: Agent, merge_pk: int) -> Htt
 @require_POST
 def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
     """Heartbeat of an open account or ticket; answers with the colleagues who have it open."""
+    rows = (
+        accounts_visible(request.user)
+        if kind == "account"
+        else scoped(request.user, Ticket.objects.all())
+    )
+    if not rows.filter(pk=object_id).exists():
+        raise Http404
     try:
         services.presence_touch(
             user=_user(request),

@@ -11,15 +11,32 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import CustomerGroupAccess
 from icenter import roles
 
 # Only a superuser may grant these; managers would otherwise make themselves superusers.
 PRIVILEGED_FIELDS = ("is_superuser", "is_staff", "user_permissions")
 
 
+class CustomerGroupAccessInline(admin.TabularInline):
+    """The customer groups (mandants) whose accounts and tickets the user works on."""
+
+    model = CustomerGroupAccess
+    extra = 1
+    fields = ["customer_group", "read_only"]
+    verbose_name = _("customer group access")
+    verbose_name_plural = _(
+        "Customer groups: agents and supervisors see only accounts without a customer group "
+        "and those of the groups listed here (managers see all)"
+    )
+
+
 class IcenterUserAdmin(UserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "is_active", "roles"]
-    list_filter = ["groups", "is_active", "is_staff"]
+    list_filter = ["groups", "is_active", "is_staff", "customer_group_access__customer_group"]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return [] if obj is None else [CustomerGroupAccessInline]
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:

@@ -9,8 +9,9 @@ scheduled into the universal queue.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +22,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import services as account_services
+from accounts.access import scoped
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN
 from accounts.models import Account
 from icenter import roles
@@ -434,7 +437,8 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     ordering = ["-offered_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Call]:
-        return Call.objects.all()
+        # Access per customer group: a call goes with its interaction's account.
+        return scoped(self.request.user, Call.objects.all(), via="interaction__account__")
 
 
 class WorkItemSerializer(serializers.ModelSerializer):
@@ -502,7 +506,7 @@ class WorkItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     ordering = ["-enqueued_at", "-id"]
 
     def get_queryset(self) -> QuerySet[WorkItem]:
-        return WorkItem.objects.select_related("wrap_up_code")
+        return scoped(self.request.user, WorkItem.objects.select_related("wrap_up_code"))
 
 
 class CallbackInputSerializer(serializers.Serializer):
@@ -510,7 +514,10 @@ class CallbackInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, help_text="What the callback is about.")
     not_before = serializers.DateTimeField(help_text="Call back from this time on (ISO 8601).")
     not_after = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Call back before this time."
+        required=False,
+        allow_null=True,
+        help_text="Call back before this time (at most 12 hours after `not_before`; "
+        "2 hours after it when left out).",
     )
     account = serializers.PrimaryKeyRelatedField(
         queryset=Account.objects.all(), required=False, allow_null=True
@@ -538,11 +545,14 @@ class CallbackViewSet(viewsets.GenericViewSet):
     serializer_class = WorkItemSerializer
 
     def get_queryset(self) -> QuerySet[WorkItem]:
-        return WorkItem.objects.filter(channel=WorkItem.Channel.CALLBACK)
+        return scoped(self.request.user, WorkItem.objects.filter(channel=WorkItem.Channel.CALLBACK))
 
     @extend_schema(
         summary="Schedule a callback",
-        description="The callback waits in the universal queue until `not_before` and is then "
+        description="The same rules as a callback scheduled at the desk: a valid phone "
+        "number, a reason, a window of at most 12 hours at most 90 days ahead, and an agent, "
+        "group or queue. "
+        "The callback waits in the universal queue until `not_before` and is then "
         "offered to the agent (or group, or queue) like a call. Answers with its work item.",
         request=CallbackInputSerializer,
         responses={201: WorkItemSerializer, **ERROR_RESPONSES},
@@ -550,6 +560,17 @@ class CallbackViewSet(viewsets.GenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = CallbackInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = services.callback_schedule(created_by=request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        item = account_services.callback_request(
+            account=data.get("account"),
+            number=data["number"],
+            reason=data["reason"],
+            window_start=data["not_before"],
+            window_end=data.get("not_after"),
+            created_by=cast(User, request.user),
+            agent=data.get("agent"),
+            group=data.get("agent_group"),
+            queue=data.get("queue"),
+        )
         item = WorkItem.objects.select_related("wrap_up_code").get(pk=item.pk)
         return Response(WorkItemSerializer(item).data, status=status.HTTP_201_CREATED)

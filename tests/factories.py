@@ -6,7 +6,15 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from accounts.models import Account, Address, Contact, ContactPoint, CustomerGroup, Interaction
+from accounts.models import (
+    Account,
+    Address,
+    Contact,
+    ContactPoint,
+    CustomerGroup,
+    CustomerGroupAccess,
+    Interaction,
+)
 from accounts.phone import phone_normalize
 from telephony.models import Agent
 
@@ -47,6 +55,16 @@ class CustomerGroupFactory(factory.django.DjangoModelFactory):
 
     code = "privat"
     name = "Privatkunden"
+
+
+def grant(user: User, *groups: CustomerGroup, read_only: bool = False) -> None:
+    """Give the user access to the customer groups' accounts and tickets (mandant)."""
+    for group in groups:
+        CustomerGroupAccess.objects.update_or_create(
+            user=user, customer_group=group, defaults={"read_only": read_only}
+        )
+    if hasattr(user, "_icenter_access"):
+        del user._icenter_access
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
@@ -15,6 +17,7 @@ from accounts.models import (
     Contact,
     ContactPoint,
     CustomerGroup,
+    CustomerGroupAccess,
     Interaction,
 )
 from accounts.services import account_merge, account_merge_undo, contact_point_normalize
@@ -66,10 +69,29 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [ContactInline, ContactPointInline, AddressInline]
 
 
+class CustomerGroupAccessInline(admin.TabularInline):
+    model = CustomerGroupAccess
+    extra = 1
+    fields = ["user", "read_only"]
+    autocomplete_fields = ["user"]
+    verbose_name_plural = _(
+        "Access: the agents and supervisors who see this group's accounts and tickets "
+        "(managers see all)"
+    )
+
+
 @admin.register(CustomerGroup)
 class CustomerGroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "users_with_access"]
     prepopulated_fields = {"code": ["name"]}
+    inlines = [CustomerGroupAccessInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerGroup]:
+        return super().get_queryset(request).annotate(users=Count("access"))
+
+    @admin.display(description=_("users with access"), ordering="users")
+    def users_with_access(self, obj: Any) -> int:
+        return int(obj.users)
 
 
 @admin.register(Contact)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -14,6 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.access import (
+    access_for,
+    account_require_write,
+    accounts_visible,
+    customer_group_require_write,
+)
 from accounts.api.base import (
     ERROR_RESPONSES,
     FILTER_BACKENDS,
@@ -143,6 +150,11 @@ class AccountViewSet(
             help_text="A user with a staff role; this account's VIP calls ring them first.",
         )
         notes = serializers.CharField(required=False, allow_blank=True)
+        version = serializers.IntegerField(
+            required=False,
+            help_text="The version you based the change on; when the account changed "
+            "meanwhile, the change is refused (400) instead of overwriting it.",
+        )
 
         class Meta:
             ref_name = "AccountUpdate"
@@ -184,8 +196,8 @@ class AccountViewSet(
 
     def get_queryset(self) -> QuerySet[Account]:
         if self.action == "retrieve":
-            return _account_detail_queryset()
-        return Account.objects.select_related("customer_group")
+            return accounts_visible(self.request.user, _account_detail_queryset())
+        return accounts_visible(self.request.user).select_related("customer_group")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action == "retrieve":
@@ -202,6 +214,7 @@ class AccountViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        customer_group_require_write(request.user, serializer.validated_data.get("customer_group"))
         account = services.account_create(**serializer.validated_data)
         return Response(
             AccountDetailSerializer(_account_detail(account.pk)).data,
@@ -217,10 +230,16 @@ class AccountViewSet(
         account = self.get_object()
         serializer = self.UpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.account_update(account=account, **serializer.validated_data)
+        account_require_write(request.user, account)
+        if "customer_group" in serializer.validated_data:
+            customer_group_require_write(request.user, serializer.validated_data["customer_group"])
+        data = dict(serializer.validated_data)
+        version = data.pop("version", None)
+        services.account_update(account=account, expected_version=version, **data)
         return Response(AccountDetailSerializer(_account_detail(account.pk)).data)
 
     def perform_destroy(self, instance: Account) -> None:
+        account_require_write(self.request.user, instance)
         services.account_delete(account=instance)
 
     @extend_schema(
@@ -241,7 +260,11 @@ class AccountViewSet(
     def identify(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = self.IdentifyInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        identification = account_list_by_phone(raw=params.validated_data["phone"])
+        found = account_list_by_phone(raw=params.validated_data["phone"])
+        access = access_for(request.user)
+        identification = dataclasses.replace(
+            found, accounts=[a for a in found.accounts if access.can_read(a.customer_group_id)]
+        )
         prefetch_related_objects(identification.accounts, "customer_group")
         return Response(self.IdentifyOutputSerializer(identification).data)
 
@@ -263,6 +286,8 @@ class AccountViewSet(
         params = self.SearchInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         accounts = account_search(
-            query=params.validated_data["q"], limit=params.validated_data["limit"]
+            query=params.validated_data["q"],
+            user=request.user,
+            limit=params.validated_data["limit"],
         )
         return Response(self.SearchOutputSerializer({"results": accounts}).data)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import scheduling, services
+from accounts.access import scoped
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN
 from accounts.models import Account, Appointment, ServiceSkill, Technician, Ticket
 from icenter.errors import DomainError
@@ -95,7 +96,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     ordering = ["starts_at", "id"]
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        return Appointment.objects.all()
+        return scoped(self.request.user, Appointment.objects.all())
 
     class BookInputSerializer(serializers.Serializer):
         account = serializers.PrimaryKeyRelatedField(
@@ -201,7 +202,11 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def free_slots(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket_id = request.query_params.get("ticket", "")
         if ticket_id:
-            ticket = Ticket.objects.filter(pk=int(ticket_id) if ticket_id.isdigit() else 0).first()
+            ticket = (
+                scoped(request.user, Ticket.objects.select_related("account"))
+                .filter(pk=int(ticket_id) if ticket_id.isdigit() else 0)
+                .first()
+            )
             if ticket is None:
                 raise DomainError(_("That ticket does not exist."), field="ticket")
             skill = ticket.skill_needed

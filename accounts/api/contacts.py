@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.access import account_require_write, scoped
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN, FixedFieldsMixin
 from accounts.api.serializers import ContactPointSerializer, ContactSerializer
 from accounts.filters import ContactFilter, ContactPointFilter
@@ -66,7 +67,7 @@ class ContactViewSet(
             ref_name = "ContactUpdate"
 
     def get_queryset(self) -> QuerySet[Contact]:
-        return Contact.objects.prefetch_related(
+        return scoped(self.request.user, Contact.objects.all()).prefetch_related(
             Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "id"))
         )
 
@@ -78,6 +79,7 @@ class ContactViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        account_require_write(request.user, serializer.validated_data["account"])
         contact = services.contact_create(**serializer.validated_data)
         return Response(
             ContactSerializer(self.get_queryset().get(pk=contact.pk)).data,
@@ -93,10 +95,12 @@ class ContactViewSet(
         contact = self.get_object()
         serializer = self.UpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        account_require_write(request.user, contact.account)
         services.contact_update(contact=contact, **serializer.validated_data)
         return Response(ContactSerializer(self.get_queryset().get(pk=contact.pk)).data)
 
     def perform_destroy(self, instance: Contact) -> None:
+        account_require_write(self.request.user, instance.account)
         services.contact_delete(contact=instance)
 
 
@@ -117,7 +121,6 @@ class ContactPointViewSet(
     """Phone numbers (stored as E.164) and email addresses of accounts and their contacts."""
 
     lookup_value_regex = ID_PATTERN
-    queryset = ContactPoint.objects.all()
     serializer_class = ContactPointSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = ContactPointFilter
@@ -159,8 +162,13 @@ class ContactPointViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        account_require_write(request.user, serializer.validated_data["account"])
         point = services.contact_point_add(**serializer.validated_data)
         return Response(ContactPointSerializer(point).data, status=status.HTTP_201_CREATED)
 
+    def get_queryset(self) -> QuerySet[ContactPoint]:
+        return scoped(self.request.user, ContactPoint.objects.all())
+
     def perform_destroy(self, instance: ContactPoint) -> None:
+        account_require_write(self.request.user, instance.account)
         services.contact_point_delete(contact_point=instance)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.access import account_require_read, scoped
 from accounts.api.base import (
     ERROR_RESPONSES,
     FILTER_BACKENDS,
@@ -57,8 +58,8 @@ class InteractionViewSet(
 
     def get_queryset(self) -> QuerySet[Interaction]:
         if self.action == "partial_update":
-            return Interaction.objects.select_for_update()
-        return Interaction.objects.all()
+            return scoped(self.request.user, Interaction.objects.select_for_update(of=("self",)))
+        return scoped(self.request.user, Interaction.objects.all())
 
     class CreateInputSerializer(serializers.Serializer):
         channel = serializers.ChoiceField(choices=Interaction.Channel.choices)
@@ -156,6 +157,7 @@ class InteractionViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.CreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
+        account_require_read(request.user, serializer.validated_data.get("account"))
         interaction = services.interaction_log(**serializer.validated_data)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
 

@@ -97,6 +97,7 @@ class AccountDetailSerializer(AccountSummarySerializer):
         fields = [
             *AccountSummarySerializer.Meta.fields,
             "notes",
+            "version",
             "contacts",
             "contact_points",
             "addresses",

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.access import scoped
 from accounts.api.appointments import CONFIRM_CHOICES
 from accounts.api.base import ERROR_RESPONSES, FILTER_BACKENDS, ID_PATTERN, staff_users
 from accounts.models import (
@@ -143,7 +144,7 @@ class TicketFilter(filters.FilterSet):
         return queryset.exclude(status__in=Ticket.OPEN_STATUSES)
 
     def filter_q(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
-        ids = selectors.ticket_list(query=value).values("pk")
+        ids = selectors.ticket_list(query=value, user=self.request.user).values("pk")
         return queryset.filter(pk__in=ids)
 
 
@@ -174,7 +175,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Ticket]:
-        return Ticket.objects.all()
+        return scoped(self.request.user, Ticket.objects.select_related("account"))
 
     class CreateInputSerializer(serializers.Serializer):
         account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())

@@ -13,6 +13,7 @@ from accounts.models.core import (
     Contact,
     ContactPoint,
     CustomerGroup,
+    CustomerGroupAccess,
     Interaction,
 )
 from accounts.models.duplicates import AccountMerge, Presence
@@ -45,6 +46,7 @@ __all__ = [
     "Contact",
     "ContactPoint",
     "CustomerGroup",
+    "CustomerGroupAccess",
     "Interaction",
     "MessageTemplate",
     "Outage",

@@ -23,6 +23,45 @@ class CustomerGroup(models.Model):
         return self.name
 
 
+class CustomerGroupAccess(models.Model):
+    """A user may work on the accounts and tickets of a customer group (mandant).
+
+    Agents and supervisors see only accounts without a customer group and those of the groups
+    they are given here; read-only access lets them look but not change. Managers see all.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="customer_group_access",
+    )
+    customer_group = models.ForeignKey(
+        CustomerGroup,
+        verbose_name=_("customer group"),
+        on_delete=models.CASCADE,
+        related_name="access",
+    )
+    read_only = models.BooleanField(
+        _("read-only"),
+        default=False,
+        help_text=_("The user sees this group's accounts and tickets but cannot change them."),
+    )
+
+    class Meta:
+        ordering = ["customer_group__name", "user__username"]
+        verbose_name = _("customer group access")
+        verbose_name_plural = _("customer group access")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "customer_group"], name="customer_group_access_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.customer_group}"
+
+
 class Account(models.Model):
     """A customer: a person or an organisation."""
 

@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts import scheduling
+from accounts.access import account_require_write
 from accounts.models import (
     Account,
     Appointment,
@@ -130,6 +131,7 @@ def appointment_book(
     booking and says why.
     """
     _require_staff(by, field="by")
+    account_require_write(by, account)
     if confirm_via not in CONFIRM_CHANNELS:
         raise DomainError(_("Confirm by email, SMS or not at all."), field="confirm_via")
     if ticket is not None and ticket.account_id != account.pk:
@@ -195,6 +197,7 @@ def appointment_reschedule(
 ) -> BookingResult:
     """Move a booked appointment to another free slot (of the same or another technician)."""
     _require_staff(by, field="by")
+    account_require_write(by, appointment.account)
     with transaction.atomic():
         locked = _lock_appointment(appointment, expected_version)
         target = _lock_technician(technician or locked.technician)
@@ -227,6 +230,7 @@ def appointment_cancel(
 ) -> BookingResult:
     """Cancel a booked appointment; its slot is free again at once."""
     _require_staff(by, field="by")
+    account_require_write(by, appointment.account)
     with transaction.atomic():
         locked = _lock_appointment(appointment, expected_version)
         locked.status = Appointment.Status.CANCELLED

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import account_require_write
 from accounts.models import Account, AccountMerge, Address, ContactPoint, Presence
 from accounts.services.core import _require_staff
 from icenter.errors import DomainError
@@ -84,6 +85,8 @@ def account_merge(
     Locks both account rows (in id order).
     """
     _require_staff(by, field="by")
+    account_require_write(by, source)
+    account_require_write(by, target)
     if source.pk == target.pk:
         raise DomainError(_("An account cannot be merged into itself."), field="target")
     source, target = _lock_both(source, target)
@@ -152,6 +155,8 @@ def account_merge_undo(*, merge: AccountMerge, by: User) -> AccountMerge:
     of its own again."""
     _require_staff(by, field="by")
     merge = AccountMerge.objects.select_for_update().get(pk=merge.pk)
+    account_require_write(by, merge.source)
+    account_require_write(by, merge.target)
     if merge.undone_at is not None:
         raise DomainError(_("This merge has already been undone."))
     source, target = _lock_both(merge.source, merge.target)

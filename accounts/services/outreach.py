@@ -20,16 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import messaging
+from accounts.access import account_require_read
 from accounts.models import Account, Contact, Interaction, MessageTemplate
 from accounts.phone import phone_parse
 from accounts.services.core import _require_staff, interaction_log
 from accounts.sms import SmsError, SmsMessage, get_backend
 from icenter.errors import DomainError
-from telephony.models import Agent, AgentGroup, WorkItem
+from telephony.models import Agent, AgentGroup, Queue, WorkItem
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_MAX_WINDOW = timedelta(hours=12)
+CALLBACK_DEFAULT_WINDOW = timedelta(hours=2)
 CALLBACK_MAX_AHEAD = timedelta(days=90)
 EMAIL_MAX_LENGTH = 20000
 
@@ -50,14 +52,20 @@ def callback_request(
     number: str,
     reason: str,
     window_start: datetime,
-    window_end: datetime,
+    window_end: datetime | None,
     created_by: User,
     agent: Agent | None = None,
     group: AgentGroup | None = None,
+    queue: Queue | None = None,
 ) -> WorkItem:
     """Schedule a callback in a time window; at its start it is routed to the agent (or their
-    group) like a call, through telephony's universal queue."""
+    group, or a queue) like a call, through telephony's universal queue. Without an end the
+    window is CALLBACK_DEFAULT_WINDOW long."""
     _require_staff(created_by, field="created_by")
+    if account is not None:
+        account_require_read(created_by, account)
+    if window_end is None:
+        window_end = window_start + CALLBACK_DEFAULT_WINDOW
     number = _phone_or_error(number)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -79,8 +87,8 @@ def callback_request(
             % {"days": CALLBACK_MAX_AHEAD.days},
             field="window_start",
         )
-    if agent is None and group is None:
-        raise DomainError(_("Choose who calls back: an agent or a group."), field="agent")
+    if agent is None and group is None and queue is None:
+        raise DomainError(_("Choose who calls back: an agent, a group or a queue."), field="agent")
     from telephony import services as telephony_services
 
     return telephony_services.callback_schedule(
@@ -91,6 +99,7 @@ def callback_request(
         account=account,
         agent=agent,
         agent_group=group,
+        queue=queue,
         created_by=created_by,
     )
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import sla
+from accounts.access import account_require_write, ticket_require_write
 from accounts.models import (
     Account,
     Contact,
@@ -122,6 +123,12 @@ def _as_text(value: Any) -> str:
     if isinstance(value, User):
         return value.get_full_name() or value.get_username()
     return str(value)
+
+
+def _require_ticket_write(ticket: Ticket, user: User | None) -> None:
+    """Access per customer group: the user may change this ticket's account's tickets."""
+    if user is not None:
+        ticket_require_write(user, ticket)
 
 
 def _clean_subject(subject: str) -> str:
@@ -255,6 +262,8 @@ def ticket_create(
     _check_category(category)
     _require_staff(created_by, field="created_by")
     _require_staff(assigned_agent, field="assigned_agent")
+    if created_by is not None:
+        account_require_write(created_by, account)
     if contact is not None and contact.account_id != account.pk:
         raise DomainError(_("The contact belongs to another account."), field="contact")
     if interaction is not None and interaction.account_id not in (None, account.pk):
@@ -357,6 +366,7 @@ def ticket_update(
     if other:
         raise DomainError(_("“%(field)s” cannot be changed.") % {"field": other[0]}, field=other[0])
     _require_staff(by, field="by")
+    _require_ticket_write(ticket, by)
     locked = _lock(ticket, expected_version=expected_version)
     if "subject" in changes:
         changes["subject"] = _clean_subject(changes["subject"])
@@ -407,6 +417,7 @@ def ticket_set_status(
     Locks the ticket row (see _lock).
     """
     _require_staff(by, field="by")
+    _require_ticket_write(ticket, by)
     _check_choice(status, Ticket.Status, field="status", label=_("status"))
     locked = _lock(ticket, expected_version=expected_version)
     transition_check(
@@ -462,6 +473,7 @@ def ticket_assign(
     """Give the ticket to an agent and/or an agent group; None takes it from them, an
     argument left out keeps what is there."""
     _require_staff(by, field="by")
+    _require_ticket_write(ticket, by)
     locked = _lock(ticket, expected_version=expected_version)
     fields: list[str] = []
     now = timezone.now()
@@ -506,6 +518,7 @@ def ticket_message_add(
     sees is the ticket's first response. `send_via` ("email" or "sms") also sends it to the
     customer (logged in the history); when sending fails, nothing is stored."""
     _require_staff(author, field="author")
+    _require_ticket_write(ticket, author)
     if send_via not in ("", "email", "sms"):
         raise DomainError(_("Send by email, SMS or not at all."), field="send_via")
     if send_via and is_internal:
@@ -612,6 +625,7 @@ def _attachment_content_type(name: str, head: bytes) -> str:
 def ticket_attachment_add(*, ticket: Ticket, upload: UploadedFile, by: User) -> TicketAttachment:
     """Attach a file after checking its size, name and content (no HTML, no programs)."""
     _require_staff(by, field="by")
+    _require_ticket_write(ticket, by)
     limit = _attachment_max_bytes()
     size = upload.size or 0
     if size > limit:
@@ -650,6 +664,7 @@ def ticket_link_outage(
 ) -> Ticket:
     """Link the caller's ticket to a known outage (one action at the desk), or unlink it."""
     _require_staff(by, field="by")
+    _require_ticket_write(ticket, by)
     locked = _lock(ticket, expected_version=expected_version)
     if locked.outage_id == (outage.pk if outage is not None else None):
         return locked

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import selectors as account_selectors
+from accounts.access import access_for, account_can_write
 from accounts.alerts import DeskFacts, RuleHit, alert_rules_evaluate
 from accounts.models import Account, Interaction
 from accounts.phone import ParsedNumber, phone_parse
@@ -70,6 +71,10 @@ class DeskState:
     outages: list[Any] = field(default_factory=list)
     contact_reasons: list[ContactReason] = field(default_factory=list)
     guidance: list[RuleHit] = field(default_factory=list)
+    # Access per customer group: the contact's account exists but is not the agent's to see,
+    # or the agent may only look at it.
+    account_hidden: bool = False
+    account_writable: bool = True
 
     # The id of the agent's latest state change: it only grows, so the browser can drop a
     # panel older than the one it shows (an action's answer and a push can cross).
@@ -77,7 +82,12 @@ class DeskState:
 
     @property
     def is_unknown_caller(self) -> bool:
-        return self.interaction is not None and self.account is None and not self.candidates
+        return (
+            self.interaction is not None
+            and self.account is None
+            and not self.candidates
+            and not self.account_hidden
+        )
 
 
 def agent_get_for_user(*, user: Any) -> Agent | None:
@@ -104,18 +114,26 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
         if interaction.account_id is None and interaction.ended_at is None:
             identification = account_selectors.account_list_by_phone(raw=interaction.address)
             if len(identification.accounts) > 1:
-                state.candidates = identification.accounts
+                access = access_for(agent.user)
+                state.candidates = [
+                    a for a in identification.accounts if access.can_read(a.customer_group_id)
+                ]
+                state.account_hidden = len(state.candidates) < len(identification.accounts)
     chosen = account_id or (interaction.account_id if interaction is not None else None)
     if chosen:
-        state.account = account_selectors.account_get_for_desk(account_id=chosen)
+        state.account = account_selectors.account_get_for_desk(account_id=chosen, user=agent.user)
+        # The live contact's account exists (it is a foreign key); one asked for by id that
+        # cannot be seen is simply not there.
+        state.account_hidden = state.account is None and not account_id
     if state.account is not None:
+        state.account_writable = account_can_write(agent.user, state.account)
         state.recent_interactions = list(
-            account_selectors.interaction_list_for_account(account_id=state.account.pk)[
-                :RECENT_INTERACTIONS
-            ]
+            account_selectors.interaction_list_for_account(
+                account_id=state.account.pk, user=agent.user
+            )[:RECENT_INTERACTIONS]
         )
         state.open_tickets = account_selectors.ticket_list_open_for_account(
-            account_id=state.account.pk
+            account_id=state.account.pk, user=agent.user
         )
         state.outages = account_selectors.outage_list_for_account(account=state.account)
         state.contact_reasons = contact_reasons_predict(
@@ -212,6 +230,16 @@ def _telephony(state: DeskState) -> None:
 
 def _alerts(state: DeskState) -> list[Alert]:
     alerts: list[Alert] = []
+    if state.account_hidden:
+        alerts.append(
+            Alert(
+                "warning",
+                _(
+                    "The caller's account belongs to a customer group you have no access to: "
+                    "transfer the call to a colleague who has, or take a message."
+                ),
+            )
+        )
     if state.account is not None and state.account.is_vip:
         alerts.append(Alert("warning", _("VIP customer: handle with priority.")))
     if state.number is not None and state.number.is_withheld:

@@ -24,6 +24,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.access import accounts_visible
 from accounts.models import Account, Interaction
 from icenter import roles
 from icenter.desk import selectors
@@ -125,7 +126,7 @@ def _workspace_extra(request: HttpRequest, view: str, state: selectors.DeskState
         history_filter = account_selectors.HistoryFilter.from_query(request.GET)
         paginator = Paginator(
             account_selectors.interaction_list_for_account(
-                account_id=state.account.pk, history_filter=history_filter
+                account_id=state.account.pk, user=request.user, history_filter=history_filter
             ),
             HISTORY_PAGE_SIZE,
         )
@@ -135,7 +136,10 @@ def _workspace_extra(request: HttpRequest, view: str, state: selectors.DeskState
         }
     if view == "search":
         query = request.GET.get("q", "")
-        return {"query": query, "results": account_selectors.account_search(query=query)}
+        return {
+            "query": query,
+            "results": account_selectors.account_search(query=query, user=request.user),
+        }
     if view == "script":
         return script_workspace_context(
             user=request.user, interaction=state.interaction, account=state.account
@@ -222,7 +226,7 @@ def identify(request: HttpRequest, agent: Agent) -> HttpResponse:
     """The agent says which account is calling (from the candidates or a search)."""
     interaction = _interaction_of(request, agent)
     account_id = _int(request.POST.get("account"))
-    account = Account.objects.filter(pk=account_id).first() if account_id else None
+    account = accounts_visible(request.user).filter(pk=account_id).first() if account_id else None
     if interaction is None or account is None:
         return _refused(request, agent, DomainError(_("That contact or account does not exist.")))
     try:

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from tests.factories import UserFactory
+from tests.factories import CustomerGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,7 @@ def test_a_manager_gives_the_agent_role_but_cannot_make_anyone_superuser(
 ):
     user = UserFactory(username="neu")
     agent_group = Group.objects.get(name="agent")
+    business = CustomerGroupFactory(code="gewerbe", name="Gewerbe")
     response = manager_client.post(
         f"/admin/auth/user/{user.pk}/change/",
         {
@@ -50,11 +51,18 @@ def test_a_manager_gives_the_agent_role_but_cannot_make_anyone_superuser(
             "groups": [agent_group.pk],
             "date_joined_0": "2026-11-24",
             "date_joined_1": "10:00:00",
+            "customer_group_access-TOTAL_FORMS": "1",
+            "customer_group_access-INITIAL_FORMS": "0",
+            "customer_group_access-0-customer_group": business.pk,
+            "customer_group_access-0-read_only": "on",
         },
     )
     assert response.status_code == 302, response.content[:2000]
     user.refresh_from_db()
     assert list(user.groups.all()) == [agent_group]
+    assert list(user.customer_group_access.values_list("customer_group__code", "read_only")) == [
+        ("gewerbe", True)
+    ]
     assert not user.is_superuser
     assert not user.is_staff
     manager_user.refresh_from_db()

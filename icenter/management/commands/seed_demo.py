@@ -19,7 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.demo import seed_customer_service
-from accounts.models import Account, Address, Contact, ContactPoint, CustomerGroup, Interaction
+from accounts.models import (
+    Account,
+    Address,
+    Contact,
+    ContactPoint,
+    CustomerGroup,
+    CustomerGroupAccess,
+    Interaction,
+)
 from accounts.services import contact_point_normalize
 from icenter import roles
 from icenter.errors import DomainError
@@ -60,6 +68,13 @@ CUSTOMER_GROUPS = (
     ("gewerbe", "Geschäftskunden"),
     ("premium", "Premium"),
 )
+# Access per customer group; ":ro" is read-only. The manager sees everything.
+CUSTOMER_GROUP_ACCESS = {
+    "agent": ("privat", "gewerbe", "premium"),
+    "agent2": ("privat", "premium", "gewerbe:ro"),
+    "agent3": ("privat",),
+    "supervisor": ("privat", "gewerbe", "premium"),
+}
 
 FEMALE_FIRST_NAMES = (
     "Käthe", "Bärbel", "Dörte", "Ülrike", "Anna", "Lena", "Sabine", "Monika", "Ursula", "Renate",
@@ -532,6 +547,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users, new_users = self._users()
             groups = self._customer_groups()
+            self._customer_group_access(users, groups)
             plan = DemoPlan(today=timezone.localdate()).build()
             counts = self._accounts(plan, users=users, groups=groups)
             telephony = telephony_demo_seed(users=users)
@@ -605,6 +621,19 @@ class Command(BaseCommand):
             code: CustomerGroup.objects.get_or_create(code=code, defaults={"name": name})[0]
             for code, name in CUSTOMER_GROUPS
         }
+
+    def _customer_group_access(
+        self, users: dict[str, Any], groups: dict[str, CustomerGroup]
+    ) -> None:
+        """Which agent works on which customer group (mandant); agent2 may only look at
+        business customers, agent3 serves private customers only."""
+        for username, codes in CUSTOMER_GROUP_ACCESS.items():
+            for code in codes:
+                CustomerGroupAccess.objects.get_or_create(
+                    user=users[username],
+                    customer_group=groups[code.removesuffix(":ro")],
+                    defaults={"read_only": code.endswith(":ro")},
+                )
 
     def _accounts(
         self,

@@ -20,6 +20,7 @@ from tests.factories import (
     InteractionFactory,
     PhoneFactory,
     UserFactory,
+    grant,
 )
 
 API = "/api/v1"
@@ -201,6 +202,7 @@ def test_account_list_is_paginated(agent_api):
 @pytest.mark.django_db
 def test_account_list_shows_a_summary_of_each_account(agent_api, agent):
     group = CustomerGroupFactory(code="gewerbe", name="Gewerbekunden")
+    grant(agent.user, group)
     AccountFactory(
         name="Müller GmbH",
         kind="organisation",
@@ -234,8 +236,9 @@ def test_account_list_shows_a_summary_of_each_account(agent_api, agent):
         ("q=Potsdam&kind=organisation", []),
     ],
 )
-def test_account_list_filters(query, expected, agent_api):
+def test_account_list_filters(query, expected, agent_api, agent):
     gewerbe = CustomerGroupFactory(code="gewerbe", name="Gewerbe")
+    grant(agent.user, gewerbe, CustomerGroupFactory())
     AccountFactory(
         name="Müller GmbH",
         kind="organisation",
@@ -333,8 +336,8 @@ def test_a_missing_account_is_a_404_in_the_error_shape(agent_api):
 
 
 @pytest.mark.django_db
-def test_creating_an_account_stores_its_number_email_and_address(agent_api):
-    CustomerGroupFactory(code="privat")
+def test_creating_an_account_stores_its_number_email_and_address(agent_api, agent):
+    grant(agent.user, CustomerGroupFactory(code="privat"))
     response = agent_api.post(
         f"{API}/accounts/",
         {
@@ -413,8 +416,9 @@ def test_a_taken_customer_number_is_refused(agent_api):
 
 
 @pytest.mark.django_db
-def test_patching_an_account_changes_only_the_fields_sent(agent_api, other_agent):
+def test_patching_an_account_changes_only_the_fields_sent(agent_api, agent, other_agent):
     group = CustomerGroupFactory(code="gewerbe")
+    grant(agent.user, group)
     account = AccountFactory(name="Alt", notes="alt")
     response = agent_api.patch(
         f"{API}/accounts/{account.pk}/",
@@ -563,12 +567,16 @@ def test_identify_without_the_trailing_slash_redirects_to_it(agent_api):
 
 
 @pytest.mark.django_db
-def test_identify_runs_a_constant_number_of_queries(agent_api, django_assert_max_num_queries):
+def test_identify_runs_a_constant_number_of_queries(
+    agent_api, agent, django_assert_max_num_queries
+):
     group = CustomerGroupFactory()
+    grant(agent.user, group)
     for _ in range(5):
         PhoneFactory(value="030 1234567", account=AccountFactory(customer_group=group))
     agent_api.get(f"{API}/accounts/identify/", {"phone": "0301234567"})
-    with django_assert_max_num_queries(2):
+    # The user's customer groups, the identification.
+    with django_assert_max_num_queries(3):
         body = agent_api.get(f"{API}/accounts/identify/", {"phone": "0301234567"}).json()
     assert len(body["accounts"]) == 5
 
@@ -592,13 +600,15 @@ def test_search_gives_the_first_accounts_by_name(agent_api):
 
 
 @pytest.mark.django_db
-def test_search_runs_a_constant_number_of_queries(agent_api, django_assert_max_num_queries):
+def test_search_runs_a_constant_number_of_queries(agent_api, agent, django_assert_max_num_queries):
     group = CustomerGroupFactory()
+    grant(agent.user, group)
     for n in range(5):
         AddressFactory(account=AccountFactory(name=f"Meier {n}", customer_group=group))
     agent_api.get(f"{API}/accounts/search/", {"q": "Meier"})
-    # The search index's vocabulary and postings, the accounts, their addresses.
-    with django_assert_max_num_queries(4):
+    # The user's customer groups, the search index's vocabulary and postings, the accounts,
+    # their addresses.
+    with django_assert_max_num_queries(5):
         body = agent_api.get(f"{API}/accounts/search/", {"q": "Meier"}).json()
     assert len(body["results"]) == 5
 
@@ -1088,8 +1098,9 @@ def make_accounts(count):
     ],
 )
 def test_lists_run_the_same_number_of_queries_for_3_or_30_rows(
-    path, agent_api, django_assert_max_num_queries
+    path, agent_api, agent, django_assert_max_num_queries
 ):
+    grant(agent.user, CustomerGroupFactory())
     make_accounts(3)
     agent_api.get(API + path)  # the first request loads the user's roles
     with CaptureQueriesContext(connection) as three:

@@ -57,10 +57,10 @@ def pair(agent):
     return kept, dup
 
 
-def test_duplicates_are_found_by_shared_number_and_sounding_name(pair):
+def test_duplicates_are_found_by_shared_number_and_sounding_name(pair, agent):
     kept, dup = pair
     AccountFactory(name="Erika Musterfrau", first_name="Erika", last_name="Musterfrau")
-    found = duplicate_candidates_for_account(account=kept)
+    found = duplicate_candidates_for_account(account=kept, user=agent.user)
     assert [c.account for c in found] == [dup]
     assert "same phone +49 171 2345678" in found[0].reasons
     assert "similar name" in found[0].reasons
@@ -83,7 +83,7 @@ def test_a_merge_moves_everything_and_drops_exact_duplicates(pair, agent):
     assert merge.merged_by == agent.user
     assert len(merge.removed["contact_points"]) == 1 and len(merge.removed["addresses"]) == 1
     assert merge.moved["accounts.ticket.account"] == [Ticket.objects.get().pk]
-    assert duplicate_candidates_for_account(account=kept) == []
+    assert duplicate_candidates_for_account(account=kept, user=agent.user) == []
 
 
 def test_a_merge_also_moves_records_of_other_apps(pair, agent):

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Interaction
 from accounts.selectors import HistoryFilter, interaction_list_for_account
-from tests.factories import AccountFactory, ContactFactory, InteractionFactory
+from tests.factories import AccountFactory, ContactFactory, InteractionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +49,11 @@ def history():
 
 
 def subjects(account, **filters):
+    manager = UserFactory(username="history-reader", roles=["manager"])
     return [
         i.subject
         for i in interaction_list_for_account(
-            account_id=account.pk, history_filter=HistoryFilter(**filters)
+            account_id=account.pk, user=manager, history_filter=HistoryFilter(**filters)
         )
     ]
 
