@@ -125,6 +125,24 @@ def business_time_add(*, schedule: Schedule, start: dt.datetime, minutes: int) -
     )
 
 
+def business_minutes_between(*, schedule: Schedule, start: dt.datetime, end: dt.datetime) -> int:
+    """The working minutes of the calendar between two moments (0 when end is not later)."""
+    if end <= start:
+        return 0
+    local_start, local_end = start.astimezone(schedule.tz), end.astimezone(schedule.tz)
+    total = dt.timedelta()
+    day = local_start.date()
+    while day <= local_end.date():
+        if not schedule.is_closed(day):
+            for shift_start, shift_end in schedule.shifts.get(day.weekday(), []):
+                begin = max(dt.datetime.combine(day, shift_start, tzinfo=schedule.tz), local_start)
+                finish = min(dt.datetime.combine(day, shift_end, tzinfo=schedule.tz), local_end)
+                if finish > begin:
+                    total += finish - begin
+        day += dt.timedelta(days=1)
+    return int(total.total_seconds() // 60)
+
+
 def sla_policy_for(*, ticket_type: str, priority: str) -> SlaPolicy | None:
     """The most specific active policy for a ticket type and priority (type and priority match
     first, then either one, then the catch-all)."""

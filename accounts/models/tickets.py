@@ -385,6 +385,15 @@ class Ticket(models.Model):
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     resolution_warn_at = models.DateTimeField(_("resolution warning"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(
+        _("SLA paused since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "While the ticket waits for the customer its SLA clock stands still; when it moves "
+            "on, the open due dates move by the business time that passed."
+        ),
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # Set once each, so that the periodic SLA check warns and escalates only once.
@@ -440,8 +449,11 @@ class Ticket(models.Model):
         return [value for value in self.Status.values if value in allowed]
 
     def sla_state(self, now: object = None) -> str:
-        """ "ok", "warning" or "breached" for the nearest open SLA target; "" without an SLA."""
+        """ "ok", "warning" or "breached" for the nearest open SLA target, "paused" while the
+        ticket waits for the customer; "" without an SLA."""
         moment = now or timezone.now()
+        if self.sla_paused_at is not None and self.status == self.Status.WAITING:
+            return "paused"
         targets = []
         if self.first_responded_at is None and self.first_response_due_at is not None:
             targets.append((self.first_response_warn_at, self.first_response_due_at))
@@ -471,6 +483,8 @@ class TicketChange(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACH = "sla_breach", _("SLA breached, escalated")
         SLA_MISSING = "sla_missing", _("No SLA due dates")
+        SLA_PAUSED = "sla_paused", _("SLA clock paused")
+        SLA_RESUMED = "sla_resumed", _("SLA clock resumed, due dates moved")
         APPOINTMENT = "appointment", _("Appointment")
 
     ticket = models.ForeignKey(

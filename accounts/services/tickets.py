@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import sla
 from accounts.access import account_require_write, ticket_require_write
@@ -453,9 +454,50 @@ def ticket_set_status(
         fields += ["resolved_at", "closed_at", "reopen_count"]
     action = TicketChange.Action.REOPENED if reopened else TicketChange.Action.STATUS
     _record(locked, actor=by, action=action, field="status", old=old, new=status, at=now)
+    fields += _sla_pause_or_resume(locked, old=old, by=by, now=now)
     _save(locked, sorted(set(fields)))
     _notify(locked)
     return locked
+
+
+def _sla_pause_or_resume(ticket: Ticket, *, old: str, by: User | None, now: datetime) -> list[str]:
+    """Stop the SLA clock while the ticket waits for the customer; when it moves on, move the
+    open due dates (and their warnings) by the business time that passed meanwhile."""
+    waiting = Ticket.Status.WAITING
+    if ticket.status == waiting and old != waiting and ticket.sla_policy_id is not None:
+        ticket.sla_paused_at = now
+        _record(ticket, actor=by, action=TicketChange.Action.SLA_PAUSED, at=now)
+        return ["sla_paused_at"]
+    if old != waiting or ticket.sla_paused_at is None:
+        return []
+    paused_at, ticket.sla_paused_at = ticket.sla_paused_at, None
+    fields = ["sla_paused_at"]
+    if ticket.status in Ticket.DONE_STATUSES or ticket.sla_policy is None:
+        return fields
+    try:
+        schedule = sla.schedule_for_calendar(ticket.sla_policy.calendar)
+        minutes = sla.business_minutes_between(schedule=schedule, start=paused_at, end=now)
+        for target, done in (("first_response", "first_responded_at"), ("resolution", None)):
+            if done is not None and getattr(ticket, done) is not None:
+                continue
+            for moment in (f"{target}_due_at", f"{target}_warn_at"):
+                value = getattr(ticket, moment)
+                if value is not None and minutes:
+                    moved = sla.business_time_add(schedule=schedule, start=value, minutes=minutes)
+                    setattr(ticket, moment, moved)
+                    fields.append(moment)
+    except DomainError as error:
+        logger.error("ticket %s: SLA due dates not moved after the pause: %s", ticket.pk, error)
+        return fields
+    _record(
+        ticket,
+        actor=by,
+        action=TicketChange.Action.SLA_RESUMED,
+        new=ngettext("%(minutes)d business minute", "%(minutes)d business minutes", minutes)
+        % {"minutes": minutes},
+        at=now,
+    )
+    return fields
 
 
 _KEEP: Any = object()
@@ -716,7 +758,9 @@ def ticket_sla_check(*, now: datetime | None = None) -> SlaCheckResult:
     ]
     warned = escalated = 0
     for target, done in targets:
-        base = Ticket.objects.filter(status__in=open_statuses, **{f"{done}__isnull": True})
+        base = Ticket.objects.filter(
+            status__in=open_statuses, sla_paused_at__isnull=True, **{f"{done}__isnull": True}
+        )
         due_ids = list(
             base.filter(
                 **{f"{target}_due_at__lte": now, f"{target}_escalated_at__isnull": True}

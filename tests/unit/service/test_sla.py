@@ -162,3 +162,13 @@ def test_due_dates_carry_a_warning_time_before_each_target():
     assert due.first_response_warn_at == at(2026, 11, 24, 10, 30)
     assert due.resolution_due_at == at(2026, 11, 25, 9, 0)
     assert due.resolution_warn_at == at(2026, 11, 25, 8, 30)
+
+
+def test_business_minutes_between_two_moments_count_only_open_shifts():
+    schedule = sla.schedule_for_calendar(office_calendar())
+    between = sla.business_minutes_between
+    assert between(schedule=schedule, start=at(2026, 11, 24, 9), end=at(2026, 11, 24, 9, 45)) == 45
+    # Lunch break and night do not count; Friday 16:00 to Monday 9:00 is 60 + 60 minutes.
+    assert between(schedule=schedule, start=at(2026, 11, 24, 11), end=at(2026, 11, 24, 14)) == 120
+    assert between(schedule=schedule, start=at(2026, 11, 27, 16), end=at(2026, 11, 30, 9)) == 120
+    assert between(schedule=schedule, start=at(2026, 11, 24, 14), end=at(2026, 11, 24, 9)) == 0

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from accounts import services
+from accounts import services, sla
 from accounts.models import (
     BusinessCalendar,
     Interaction,
@@ -401,3 +401,45 @@ def test_a_message_that_cannot_be_sent_is_not_stored(account, agent):
             ticket=ticket, author=agent.user, body="Hallo", is_internal=True, send_via="email"
         )
     assert not ticket.messages.exists()
+
+
+def test_the_sla_clock_stands_still_while_the_ticket_waits_for_the_customer(
+    account, agent, office_sla, monkeypatch
+):
+    berlin = ZoneInfo("Europe/Berlin")
+    ticket = open_ticket(account, agent.user)
+    first_due, resolution_due = ticket.first_response_due_at, ticket.resolution_due_at
+    paused = dt.datetime(2026, 12, 1, 9, 0, tzinfo=berlin)  # a Tuesday
+    monkeypatch.setattr(timezone, "now", lambda: paused)
+    ticket = services.ticket_set_status(ticket=ticket, status="waiting", by=agent.user)
+    assert ticket.sla_state() == "paused"
+    # Waiting for the customer never warns nor escalates, however long it takes.
+    far = resolution_due + dt.timedelta(days=30)
+    assert services.ticket_sla_check(now=far) == services.SlaCheckResult(warned=0, escalated=0)
+    resumed = dt.datetime(2026, 12, 3, 9, 0, tzinfo=berlin)  # Thursday
+    monkeypatch.setattr(timezone, "now", lambda: resumed)
+    ticket = services.ticket_set_status(ticket=ticket, status="in_progress", by=agent.user)
+    # Tuesday 9–12 and 13–17, Wednesday 8–12 and 13–17, Thursday 8–9: 960 business minutes.
+    schedule = sla.schedule_for_calendar(office_sla.calendar)
+    assert ticket.sla_paused_at is None
+    assert ticket.resolution_due_at == sla.business_time_add(
+        schedule=schedule, start=resolution_due, minutes=960
+    )
+    assert ticket.first_response_due_at == sla.business_time_add(
+        schedule=schedule, start=first_due, minutes=960
+    )
+    actions = list(ticket.changes.values_list("action", "new_value"))
+    assert ("sla_paused", "") in actions
+    assert ("sla_resumed", "960 business minutes") in actions
+
+
+def test_resolving_a_waiting_ticket_ends_the_pause_without_moving_due_dates(
+    account, agent, office_sla
+):
+    ticket = open_ticket(account, agent.user)
+    due = ticket.resolution_due_at
+    ticket = services.ticket_set_status(ticket=ticket, status="waiting", by=agent.user)
+    ticket = services.ticket_set_status(ticket=ticket, status="resolved", by=agent.user)
+    assert ticket.sla_paused_at is None
+    assert ticket.resolution_due_at == due
+    assert ticket.sla_state() == ""
