@@ -104,6 +104,8 @@ def scoped(user: Any, queryset: QuerySet[M], *, via: str = "account__") -> Query
 
 
 def _group_name(group_id: int | None) -> str:
+    if group_id is None:
+        return ""
     group = CustomerGroup.objects.filter(pk=group_id).only("name").first()
     return group.name if group is not None else ""
 

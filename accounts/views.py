@@ -248,8 +248,8 @@ def ticket_create(request: HttpRequest, agent: Agent) -> HttpResponse:
 
 def _ticket_or_404(request: HttpRequest, ticket_pk: int) -> Ticket:
     """The ticket, if the user may see it (access per customer group)."""
-    ticket = scoped(request.user, Ticket.objects.select_related("account")).filter(pk=ticket_pk)
-    ticket = ticket.first()
+    tickets = scoped(request.user, Ticket.objects.select_related("account"))
+    ticket = tickets.filter(pk=ticket_pk).first()
     if ticket is None:
         raise Http404
     return ticket

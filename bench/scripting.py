@@ -27,15 +27,20 @@ import json
 import os
 import random
 import secrets
+import socket
+import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    DAPHNE,
     ROOT,
     SetupError,
     Stack,
@@ -46,6 +51,7 @@ from _common import (
     start_daphne,
     start_postgres,
     summary_ms,
+    tail,
 )
 
 TARGET_P95_MS = 30.0
@@ -233,6 +239,23 @@ def validate_big(spec: dict[str, Any]) -> dict[str, Any]:
 # -- outside: the desks -----------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 async def http(
     port: int, method: str, path: str, cookie: str, form: dict[str, str] | None = None
 ) -> tuple[int, bytes]:
@@ -269,6 +292,12 @@ async def http(
 ANSWERS = {"consent": "yes", "overall": "zufrieden", "recommend": "8"}
 
 
+def current_step(raw: bytes, default: str) -> str:
+    """The key of the step a runner page shows (a second phase starts where the first ended)."""
+    marker = raw.find(b'data-step="')
+    return raw[marker + 11 : raw.find(b'"', marker + 11)].decode() if marker >= 0 else default
+
+
 async def desk(
     port: int, run_id: int, cookie: str, until: float, think: float, results: dict[str, Any]
 ) -> None:
@@ -285,6 +314,7 @@ async def desk(
         results["render"].append(time.perf_counter() - started)
         if status != 200 or b'class="script-run"' not in raw:
             results["errors"].append(f"render: HTTP {status}")
+        step = current_step(raw, step)
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
         if step in ANSWERS:
             form, action = {"step": step, "answer": ANSWERS[step]}, "answer"
@@ -298,20 +328,126 @@ async def desk(
         except OSError as exc:
             results["errors"].append(f"{action}: {exc!r}")
             continue
+        results["posts"] += 1
         if action == "answer":
             results["save"].append(time.perf_counter() - started)
-        marker = raw.find(b'data-step="')
-        step = raw[marker + 11 : raw.find(b'"', marker + 11)].decode() if marker >= 0 else step
+        step = current_step(raw, step)
         if status != 200 or b"script-error" in raw:
             results["errors"].append(f"{action}: HTTP {status}")
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
 
 
+async def warm_up(port: int, runs: list[list[Any]]) -> None:
+    for run_id, cookie in runs:
+        await http(port, "GET", f"/desk/scripts/runs/{run_id}/", cookie)
+
+
 async def drive(port: int, runs: list[list[Any]], duration: float, think: float) -> dict[str, Any]:
-    results: dict[str, Any] = {"render": [], "save": [], "errors": []}
+    results: dict[str, Any] = {"render": [], "save": [], "errors": [], "posts": 0}
     until = time.perf_counter() + duration
     await asyncio.gather(*(desk(port, r, c, until, think, results) for r, c in runs))
     return results
+
+
+def start_servers(stack: Stack, env: dict[str, str], count: int) -> tuple[list[Any], int]:
+    """One daphne process, or `count` of them accepting on one shared listening socket.
+
+    Several processes stand in for the production setup of several daphne processes
+    behind a load balancer (README "Production"); here the kernel spreads the
+    connections. Only the first runs the in-process ticker (the embedded setup's
+    periodic tasks), as one Celery beat would.
+    """
+    if count == 1:
+        process, port, _logfile = start_daphne(stack, env)
+        return [process], port
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    stack.add_callback("listening socket", listener.close)
+    port = listener.getsockname()[1]
+    processes = []
+    for number in range(count):
+        logfile = os.path.join(stack.base, f"daphne-{port}-{number}.log")
+        process = subprocess.Popen(
+            [DAPHNE, "--fd", str(listener.fileno()), "icenter.asgi:application"],
+            cwd=ROOT,
+            env={**env, **({"ICENTER_TICKER": "off"} if number else {})},
+            stdout=open(logfile, "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            pass_fds=(listener.fileno(),),
+            start_new_session=True,
+        )
+        stack.add_process(f"daphne {number}", process)
+        processes.append(process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise SetupError(f"daphne exited:\n{tail(logfile)}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2):
+                break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        raise SetupError("daphne did not answer HTTP within 60 s")
+    time.sleep(2)  # every process has its application loaded
+    return processes, port
+
+
+def measure_runner(
+    stack: Stack,
+    env: dict[str, str],
+    runs: list[list[Any]],
+    args: argparse.Namespace,
+    *,
+    servers: int,
+    db: str,
+) -> dict[str, Any]:
+    """Drive the desks against `servers` daphne processes; one result line."""
+    processes, port = start_servers(stack, env, servers)
+    # Warm up: every process loads its templates, URL patterns and the script's flow once.
+    asyncio.run(warm_up(port, runs[: 10 * servers]))
+    log(f"{args.runs} desks for {args.duration:.0f} s on daphne x{servers}")
+    cpu_before = [cpu_seconds(p.pid) for p in processes]
+    results = asyncio.run(drive(port, runs, args.duration, args.think))
+    cpu_after = [cpu_seconds(p.pid) for p in processes]
+    load = load_average()
+    for process in processes:
+        stack.stop_process(process)
+    requests = len(results["render"]) + results["posts"]
+    cpu_ms = None
+    if requests and None not in cpu_before and None not in cpu_after:
+        used = sum(cpu_after) - sum(cpu_before)  # type: ignore[arg-type]
+        cpu_ms = round(used * 1000 / requests, 2)
+    render = summary_ms(results["render"], "render_")
+    save = summary_ms(results["save"], "save_")
+    met = (
+        (render["render_p95_ms"] or 1e9) <= TARGET_P95_MS
+        and (save["save_p95_ms"] or 1e9) <= TARGET_P95_MS
+        and not results["errors"]
+    )
+    return {
+        "bench": "scripting_runner",
+        "runs": args.runs,
+        "db": db,
+        "server": f"daphne x{servers}",
+        "duration_s": args.duration,
+        "think_s": args.think,
+        "renders": len(results["render"]),
+        "saves": len(results["save"]),
+        "server_cpu_ms_per_request": cpu_ms,
+        "load_average_1m": load,
+        "errors": len(results["errors"]),
+        **({"first_error": results["errors"][0]} if results["errors"] else {}),
+        **render,
+        **save,
+        "target": f"render and save p95 <= {TARGET_P95_MS:.0f} ms",
+        "target_met": met,
+    }
 
 
 def main() -> int:
@@ -321,6 +457,12 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=2.0, help="mean seconds between requests")
     parser.add_argument("--steps", type=int, default=500, help="steps of the validated script")
     parser.add_argument("--sqlite", action="store_true", help="skip PostgreSQL")
+    parser.add_argument(
+        "--servers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="daphne processes, one measurement each (comma-separated; default 1,2)",
+    )
     args = parser.parse_args()
     raise_nofile()
     with Stack() as stack:
@@ -352,36 +494,8 @@ def main() -> int:
             prepared = json.loads(
                 next(line for line in out.splitlines() if line.startswith("PREP "))[5:]
             )
-            _process, port, _logfile = start_daphne(stack, env)
-            log(f"{args.runs} desks for {args.duration:.0f} s")
-            results = asyncio.run(drive(port, prepared["runs"], args.duration, args.think))
-            render, save = (
-                summary_ms(results["render"], "render_"),
-                summary_ms(results["save"], "save_"),
-            )
-            met = (
-                (render["render_p95_ms"] or 1e9) <= TARGET_P95_MS
-                and (save["save_p95_ms"] or 1e9) <= TARGET_P95_MS
-                and not results["errors"]
-            )
-            emit(
-                {
-                    "bench": "scripting_runner",
-                    "runs": args.runs,
-                    "db": db,
-                    "server": "daphne x1",
-                    "duration_s": args.duration,
-                    "think_s": args.think,
-                    "renders": len(results["render"]),
-                    "saves": len(results["save"]),
-                    "errors": len(results["errors"]),
-                    **({"first_error": results["errors"][0]} if results["errors"] else {}),
-                    **render,
-                    **save,
-                    "target": f"render and save p95 <= {TARGET_P95_MS:.0f} ms",
-                    "target_met": met,
-                }
-            )
+            for servers in args.servers:
+                emit(measure_runner(stack, env, prepared["runs"], args, servers=servers, db=db))
             log(f"validating a {args.steps}-step script")
             spec = json.dumps({"steps": args.steps, "repeat": 20})
             out = run_django(

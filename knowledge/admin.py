@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,6 +22,7 @@ from knowledge.models import (
     Problem,
     Solution,
     SolutionFeedback,
+    SolutionLink,
     SolutionUsage,
     SolutionVersion,
 )
@@ -103,6 +106,26 @@ def _set_status(
         )
 
 
+class ProposedByAgentsFilter(admin.SimpleListFilter):
+    """Drafts agents proposed from resolved tickets: the managers' review list."""
+
+    title = _("proposed by agents")
+    parameter_name = "proposed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("pending", _("Waiting for review")),
+            ("all", _("All proposals")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Solution]) -> QuerySet[Solution]:
+        if self.value() == "pending":
+            return queryset.filter(source_ticket__isnull=False, status=Solution.Status.DRAFT)
+        if self.value() == "all":
+            return queryset.filter(source_ticket__isnull=False)
+        return queryset
+
+
 @admin.register(Solution)
 class SolutionAdmin(admin.ModelAdmin):
     form = SolutionForm
@@ -115,9 +138,10 @@ class SolutionAdmin(admin.ModelAdmin):
         "usage_count",
         "helped_count",
         "not_helped_count",
+        "proposed_from",
         "updated_at",
     ]
-    list_filter = ["status", "is_public", "language", "category"]
+    list_filter = [ProposedByAgentsFilter, "status", "is_public", "language", "category"]
     search_fields = ["title", "body"]
     autocomplete_fields = ["problems", "keywords"]
     readonly_fields = [
@@ -128,8 +152,22 @@ class SolutionAdmin(admin.ModelAdmin):
         "not_helped_count",
         "created_by",
         "updated_by",
+        "proposed_from",
     ]
     inlines = [AttachmentInline, VersionInline]
+    list_select_related = ["category", "source_ticket"]
+
+    @admin.display(description=_("proposed from ticket"), ordering="source_ticket__number")
+    def proposed_from(self, solution: Solution) -> str:
+        ticket = solution.source_ticket
+        if ticket is None:
+            return "–"
+        try:
+            url = reverse("admin:accounts_ticket_change", args=[ticket.pk])
+        except NoReverseMatch:
+            return str(ticket)
+        return format_html('<a href="{}">{}</a>', url, ticket)
+
     actions = ["release", "archive", "back_to_draft"]
 
     def save_model(self, request: HttpRequest, obj: Solution, form: Any, change: bool) -> None:
@@ -180,4 +218,22 @@ class SolutionUsageAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SolutionLink)
+class SolutionLinkAdmin(admin.ModelAdmin):
+    list_display = ["solution", "ticket", "linked_by", "linked_at"]
+    list_select_related = ["solution", "ticket", "linked_by"]
+    search_fields = ["solution__title", "ticket__number"]
+    readonly_fields = ["solution", "ticket", "linked_by", "linked_at", "usage"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Unlinking takes back the usage and writes the ticket's trail: agents do it on the desk.
         return False

@@ -131,6 +131,8 @@ def account_documents(batch_size: int = 5000) -> Iterator[list[engine.Document]]
             return
         last = rows[-1][0]
         ids = [row[0] for row in rows]
+        # The batch is every account between its first and last id: a range, not a list.
+        batch = {"account_id__gte": ids[0], "account_id__lte": last}
         fields: dict[int, list[tuple[str, float]]] = {
             pk: [(name, 1.6), (last_name, 1.6), (first_name, 1.3)]
             for pk, name, last_name, first_name, _number in rows
@@ -138,18 +140,21 @@ def account_documents(batch_size: int = 5000) -> Iterator[list[engine.Document]]
         identifiers: dict[int, list[tuple[str, float]]] = {
             pk: [(number, 2.0)] for pk, _n, _l, _f, number in rows
         }
-        for account_id, first, last_name in Contact.objects.filter(account_id__in=ids).values_list(
+        for account_id, first, last_name in Contact.objects.filter(**batch).values_list(
             "account_id", "first_name", "last_name"
         ):
-            fields[account_id] += [(last_name, 1.4), (first, 1.1)]
-        for account_id, city, street, postcode in Address.objects.filter(
-            account_id__in=ids
-        ).values_list("account_id", "city", "street", "postcode"):
-            fields[account_id] += [(city, 1.0), (street, 0.9), (postcode, 0.9)]
-        for account_id, normalized in ContactPoint.objects.filter(account_id__in=ids).values_list(
+            if account_id in fields:  # not an account committed since the batch was read
+                fields[account_id] += [(last_name, 1.4), (first, 1.1)]
+        for account_id, city, street, postcode in Address.objects.filter(**batch).values_list(
+            "account_id", "city", "street", "postcode"
+        ):
+            if account_id in fields:
+                fields[account_id] += [(city, 1.0), (street, 0.9), (postcode, 0.9)]
+        for account_id, normalized in ContactPoint.objects.filter(**batch).values_list(
             "account_id", "normalized"
         ):
-            identifiers[account_id].append((normalized, 2.0))
+            if account_id in identifiers:
+                identifiers[account_id].append((normalized, 2.0))
         yield [
             engine.Document(doc_id=pk, fields=fields[pk], identifiers=identifiers[pk]) for pk in ids
         ]

@@ -150,6 +150,15 @@ class Solution(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    source_ticket = models.ForeignKey(
+        "accounts.Ticket",
+        verbose_name=_("proposed from ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposed_solutions",
+        help_text=_("The resolved ticket an agent proposed this solution from."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -172,6 +181,12 @@ class Solution(models.Model):
                 | Q(valid_until__isnull=True)
                 | Q(valid_until__gte=models.F("valid_from")),
                 name="solution_valid_range",
+            ),
+            # One pending proposal per ticket: a second one waits until the first is reviewed.
+            models.UniqueConstraint(
+                fields=["source_ticket"],
+                condition=Q(status="draft"),
+                name="solution_one_pending_proposal",
             ),
         ]
 
@@ -280,6 +295,49 @@ class SolutionUsage(models.Model):
         return f"{self.solution_id} {self.kind}"
 
 
+class SolutionLink(models.Model):
+    """A released solution an agent linked to a ticket; it shows on the ticket's page."""
+
+    solution = models.ForeignKey(
+        Solution, verbose_name=_("solution"), on_delete=models.CASCADE, related_name="links"
+    )
+    ticket = models.ForeignKey(
+        "accounts.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="solution_links",
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    linked_at = models.DateTimeField(_("linked"), default=timezone.now)
+    # The use this link counted; unlinking takes it back.
+    usage = models.OneToOneField(
+        SolutionUsage,
+        verbose_name=_("usage"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="link",
+    )
+
+    class Meta:
+        ordering = ["-linked_at", "-id"]
+        verbose_name = _("solution linked to a ticket")
+        verbose_name_plural = _("solutions linked to tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["solution", "ticket"], name="solution_link_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.solution_id} → {self.ticket_id}"
+
+
 class SolutionFeedback(models.Model):
     """ "Helped" or "did not help" from an agent or a self-service customer."""
 
@@ -355,7 +413,16 @@ class SearchPosting(models.Model):
     """A word of a search index occurs in one document, with the weight of its best field."""
 
     index = models.CharField(max_length=20)
-    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="postings")
+    # No index of its own (the unique (term, doc_id) index serves lookups by word) and no
+    # database constraint: checking it for millions of rows made a rebuild's commit slow;
+    # the engine deletes a word's postings before the word.
+    term = models.ForeignKey(
+        SearchTerm,
+        on_delete=models.CASCADE,
+        related_name="postings",
+        db_index=False,
+        db_constraint=False,
+    )
     doc_id = models.BigIntegerField()
     weight = models.FloatField()
 

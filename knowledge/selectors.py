@@ -5,16 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from accounts.models import Account
+from accounts.models import Account, Ticket, TicketMessage
 from accounts.phone import phone_parse
+from accounts.selectors import ticket_list
 from knowledge.indexing import ACCOUNT_INDEX, SOLUTION_INDEX, synonyms_for
-from knowledge.models import Category, Solution, SolutionUsage
+from knowledge.models import Category, Solution, SolutionLink, SolutionUsage
 from knowledge.search import engine
 from knowledge.search.analysis import content_tokens
 from knowledge.search.email import email_key_terms
@@ -168,6 +170,103 @@ def solution_get_visible(*, solution_id: int, public: bool = False) -> Solution 
         .prefetch_related("problems", "keywords", "attachments")
         .first()
     )
+
+
+def solution_link_list_for_ticket(*, ticket_id: int) -> list[SolutionLink]:
+    """The solutions linked to a ticket, newest link first, with who linked them (one query).
+
+    The caller has fetched the ticket through the accounts selectors, which decide who may
+    see it.
+    """
+    return list(
+        SolutionLink.objects.filter(ticket_id=ticket_id)
+        .select_related("solution", "linked_by")
+        .order_by("-linked_at", "-id")
+    )
+
+
+def solution_link_list_for_ticket_of_user(
+    *, ticket_id: int, user: Any
+) -> list[SolutionLink] | None:
+    """The solutions linked to a ticket; None when the user may not see the ticket."""
+    if not ticket_list(user=user).filter(pk=ticket_id).exists():
+        return None
+    return solution_link_list_for_ticket(ticket_id=ticket_id)
+
+
+def solution_link_list_for_solution(*, solution_id: int, user: Any) -> list[SolutionLink]:
+    """The tickets a solution is linked to, those the user may see, newest first."""
+    return list(
+        SolutionLink.objects.filter(
+            solution_id=solution_id, ticket__in=ticket_list(user=user).values("pk")
+        )
+        .select_related("solution", "ticket", "linked_by")
+        .order_by("-linked_at", "-id")
+    )
+
+
+def solution_linked_ticket_ids(*, solution_id: int, ticket_ids: Sequence[int]) -> set[int]:
+    """Which of these tickets the solution is already linked to (one query)."""
+    if not ticket_ids:
+        return set()
+    return set(
+        SolutionLink.objects.filter(
+            solution_id=solution_id, ticket_id__in=list(ticket_ids)
+        ).values_list("ticket_id", flat=True)
+    )
+
+
+def solution_proposal_pending(*, ticket_id: int) -> Solution | None:
+    """The draft proposed from this ticket that still waits for a manager's review."""
+    return (
+        Solution.objects.filter(source_ticket_id=ticket_id, status=Solution.Status.DRAFT)
+        .select_related("created_by")
+        .first()
+    )
+
+
+def solution_proposal_get(*, solution_id: int) -> Solution | None:
+    """A solution that was proposed from a ticket, with its source ticket and author."""
+    return (
+        Solution.objects.filter(pk=solution_id, source_ticket__isnull=False)
+        .select_related("source_ticket", "created_by", "category")
+        .prefetch_related("problems")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ProposalInitial:
+    """What the "propose as solution" form starts with."""
+
+    title: str
+    problem_title: str
+    problem_description: str
+    body: str
+
+
+def solution_proposal_initial(*, ticket: Ticket) -> ProposalInitial:
+    """The proposal form prefilled from a ticket: its subject and description describe the
+    problem; the last message the customer saw (else the last note) says how it was solved."""
+    messages = TicketMessage.objects.filter(ticket_id=ticket.pk).order_by("-created_at", "-id")
+    last = messages.filter(is_internal=False).first() or messages.first()
+    return ProposalInitial(
+        title=ticket.subject,
+        problem_title=ticket.subject,
+        problem_description=ticket.description,
+        body=last.body if last is not None else "",
+    )
+
+
+def solution_suggestions_for_ticket(
+    *, ticket: Ticket, query: str = "", limit: int = 5
+) -> SolutionSearch:
+    """Solutions for a ticket: what the agent typed, else what the ticket's subject and
+    description suggest."""
+    if query.strip():
+        return solution_search(query=query, limit=limit)
+    text = f"{ticket.subject}\n\n{ticket.description[:2000]}"
+    return solution_search_email(body=text, limit=limit)
 
 
 def category_list() -> list[Category]:

@@ -11,22 +11,26 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Account, Interaction
+from accounts.access import ticket_require_write
+from accounts.models import Account, Interaction, Ticket, TicketChange
 from accounts.phone import phone_parse
 from icenter import roles
-from icenter.errors import DomainError, PermissionDenied
+from icenter.errors import DomainError, NotFound, PermissionDenied
 from knowledge.models import (
     Category,
     Keyword,
     Problem,
     Solution,
     SolutionFeedback,
+    SolutionLink,
     SolutionUsage,
     SolutionVersion,
 )
@@ -124,6 +128,7 @@ def solution_create(
     valid_from: date | None = None,
     valid_until: date | None = None,
     status: str = Solution.Status.DRAFT,
+    source_ticket: Ticket | None = None,
 ) -> Solution:
     """Write a new solution (a draft unless said otherwise) as its version 1."""
     title, clean = _checked(title=title, body=body, valid_from=valid_from, valid_until=valid_until)
@@ -146,6 +151,7 @@ def solution_create(
         status=status,
         created_by=author_id,
         updated_by=author_id,
+        source_ticket=source_ticket,
     )
     solution.problems.set(list(problems))
     solution.keywords.set(list(keywords))
@@ -194,6 +200,20 @@ def solution_set_status(*, solution: Solution, status: str, user: Any) -> Soluti
         raise DomainError(
             _("A solution cannot go from “%(old)s” to “%(new)s”.")
             % {"old": locked.get_status_display(), "new": status},
+            field="status",
+        )
+    if (
+        status == Solution.Status.DRAFT
+        and locked.source_ticket_id is not None
+        and Solution.objects.filter(source_ticket_id=locked.source_ticket_id, status=status)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        raise DomainError(
+            _(
+                "Another solution proposed from the same ticket is waiting for review; "
+                "release or archive it first."
+            ),
             field="status",
         )
     locked.status = status
@@ -283,6 +303,215 @@ def solution_send_to_customer(
         )
     )
     return interaction
+
+
+# -- solutions and tickets ----------------------------------------------------------------------
+
+
+def _ticket_for(user: Any, ticket_id: int) -> Ticket:
+    """The ticket as the user may see it (the accounts selector applies the access rules),
+    locked for this transaction; refused when the user may not change it."""
+    if not roles.user_has_role(user, *roles.ALL):
+        raise PermissionDenied(
+            _("Only agents, supervisors and managers work with tickets and solutions.")
+        )
+    ticket = (
+        account_selectors.ticket_list(user=user)
+        .filter(pk=ticket_id)
+        .select_for_update(of=("self",))
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(_("That ticket does not exist or is not yours to see."), field="ticket")
+    ticket_require_write(user, ticket)
+    return ticket
+
+
+def _trail(ticket: Ticket, *, user: Any, field: str, old: str = "", new: str = "") -> None:
+    """One row in the ticket's audit trail, as accounts.services.tickets writes them."""
+    TicketChange.objects.create(
+        ticket=ticket,
+        actor=user,
+        action=TicketChange.Action.CHANGED,
+        field=field,
+        old_value=old,
+        new_value=new,
+        at=timezone.now(),
+    )
+
+
+def _label(solution: Solution) -> str:
+    return f"{solution.title} (#{solution.pk})"
+
+
+@transaction.atomic
+def solution_link_to_ticket(
+    *,
+    solution: Solution,
+    ticket_id: int,
+    user: Any,
+    queue: str = "",
+    interaction: Interaction | None = None,
+) -> SolutionLink:
+    """Link a released solution to a ticket: it shows on the ticket, counts as a use of the
+    solution and is written to the ticket's audit trail.
+
+    Locks the ticket row, so two agents linking the same solution queue; the second is told.
+    """
+    ticket = _ticket_for(user, ticket_id)
+    if solution.status != Solution.Status.RELEASED or not solution.is_valid_on():
+        raise DomainError(_("Only released, valid solutions can be linked to tickets."))
+    if SolutionLink.objects.filter(solution=solution, ticket=ticket).exists():
+        raise DomainError(
+            _("“%(title)s” is already linked to ticket %(number)s.")
+            % {"title": solution.title, "number": ticket.number},
+            field="solution",
+        )
+    usage = solution_usage_record(
+        solution=solution,
+        kind=SolutionUsage.Kind.LINKED,
+        agent=user,
+        queue=queue,
+        interaction=interaction,
+    )
+    try:
+        with transaction.atomic():
+            link = SolutionLink.objects.create(
+                solution=solution, ticket=ticket, linked_by=user, usage=usage
+            )
+    except IntegrityError:
+        raise DomainError(
+            _("“%(title)s” is already linked to ticket %(number)s.")
+            % {"title": solution.title, "number": ticket.number},
+            field="solution",
+        ) from None
+    _trail(ticket, user=user, field="solution", new=_label(solution))
+    return link
+
+
+@transaction.atomic
+def solution_unlink_from_ticket(*, solution: Solution, ticket_id: int, user: Any) -> None:
+    """Take a solution off a ticket; the use it counted is taken back, the trail keeps both."""
+    ticket = _ticket_for(user, ticket_id)
+    link = SolutionLink.objects.select_for_update().filter(solution=solution, ticket=ticket).first()
+    if link is None:
+        raise NotFound(
+            _("“%(title)s” is not linked to ticket %(number)s.")
+            % {"title": solution.title, "number": ticket.number},
+            field="solution",
+        )
+    if link.usage_id is not None:
+        SolutionUsage.objects.filter(pk=link.usage_id).delete()
+        Solution.objects.filter(pk=solution.pk, usage_count__gt=0).update(
+            usage_count=F("usage_count") - 1
+        )
+    link.delete()
+    _trail(ticket, user=user, field="solution", old=_label(solution))
+
+
+def _paragraphs(text: str) -> str:
+    """An agent's plain text as safe HTML paragraphs (escaped, then sanitised again)."""
+    return solution_body_clean(linebreaks(text.strip(), autoescape=True))
+
+
+def _problem_for(title: str, description: str, category: Category | None) -> Problem:
+    """The problem with this title, or a new one when the knowledge base has none yet."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise DomainError(_("Describe the problem in a few words."), field="problem_title")
+    if len(title) > TITLE_MAX:
+        raise DomainError(
+            _("The problem can be at most %(max)d characters long.") % {"max": TITLE_MAX},
+            field="problem_title",
+        )
+    problem = Problem.objects.filter(title__iexact=title).order_by("pk").first()
+    if problem is None:
+        problem = Problem.objects.create(
+            title=title, description=(description or "").strip()[:BODY_MAX], category=category
+        )
+    return problem
+
+
+def _category_for(ticket: Ticket) -> Category | None:
+    """The knowledge category named like the ticket's category (or one of its parents)."""
+    if ticket.category is None:
+        return None
+    names = [node.name for node in reversed(ticket.category.path)]
+    found = {c.name.lower(): c for c in Category.objects.filter(name__in=names)}
+    for name in names:
+        if name.lower() in found:
+            return found[name.lower()]
+    return None
+
+
+def _pending_refusal(pending: Solution) -> DomainError:
+    return DomainError(
+        _(
+            "A solution proposed from this ticket is already waiting for review: "
+            "“%(title)s”. A manager releases or archives it first."
+        )
+        % {"title": pending.title},
+        field="ticket",
+        solution=pending.pk,
+    )
+
+
+@transaction.atomic
+def solution_propose_from_ticket(
+    *,
+    ticket_id: int,
+    user: Any,
+    title: str,
+    body: str,
+    problem_title: str = "",
+    problem_description: str = "",
+    language: str = Solution.Language.GERMAN,
+) -> Solution:
+    """An agent proposes how a resolved ticket was solved as a solution draft for managers
+    to review; the ticket's audit trail records the proposal.
+
+    Locks the ticket row, so that two agents cannot both propose from it.
+    """
+    ticket = _ticket_for(user, ticket_id)
+    if ticket.status not in Ticket.DONE_STATUSES:
+        raise DomainError(
+            _(
+                "Only a resolved or closed ticket can be proposed as a solution; "
+                "ticket %(number)s is “%(status)s”."
+            )
+            % {"number": ticket.number, "status": ticket.get_status_display()},
+            field="ticket",
+        )
+    pending = Solution.objects.filter(source_ticket=ticket, status=Solution.Status.DRAFT).first()
+    if pending is not None:
+        raise _pending_refusal(pending)
+    if len(body or "") > BODY_MAX:
+        raise DomainError(
+            _("The text can be at most %(max)d characters long.") % {"max": BODY_MAX},
+            field="body",
+        )
+    category = _category_for(ticket)
+    problem = _problem_for(problem_title or ticket.subject, problem_description, category)
+    who = user.get_full_name() or user.get_username()
+    solution = solution_create(
+        title=title,
+        body=_paragraphs(body or ""),
+        author=user,
+        language=language,
+        category=category,
+        problems=[problem],
+        internal_note=_("Proposed by %(who)s from ticket %(number)s.")
+        % {"who": who, "number": ticket.number},
+        status=Solution.Status.DRAFT,
+        source_ticket=ticket,
+    )
+    _trail(
+        ticket,
+        user=user,
+        field="solution proposal",
+        new=_("Draft for review: %(label)s") % {"label": _label(solution)},
+    )
+    return solution
 
 
 @transaction.atomic

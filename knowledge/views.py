@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Account, ContactPoint
+from accounts import selectors as account_selectors
+from accounts.access import account_can_write, accounts_visible
+from accounts.models import Account, ContactPoint, Ticket
 from icenter.desk.views import agent_required
 from icenter.errors import DomainError
 from knowledge import selectors, services
@@ -45,7 +47,12 @@ def _account(request: HttpRequest, agent: Agent) -> Account | None:
         account_id = agent.current_interaction.account_id
     if account_id is None:
         return None
-    return Account.objects.filter(pk=account_id).prefetch_related("contact_points").first()
+    return (
+        accounts_visible(request.user)
+        .filter(pk=account_id)
+        .prefetch_related("contact_points")
+        .first()
+    )
 
 
 def _results_context(request: HttpRequest, agent: Agent) -> dict[str, Any]:
@@ -101,11 +108,22 @@ def _detail_context(request: HttpRequest, agent: Agent, solution: Solution) -> d
         emails = [
             p.value for p in account.contact_points.all() if p.kind == ContactPoint.Kind.EMAIL
         ]
+    tickets: list[Ticket] = []
+    linked: set[int] = set()
+    if account is not None:
+        tickets = account_selectors.ticket_list_open_for_account(
+            account_id=account.pk, user=request.user
+        )
+        linked = selectors.solution_linked_ticket_ids(
+            solution_id=solution.pk, ticket_ids=[t.pk for t in tickets]
+        )
     return {
         "solution": solution,
         "account": account,
         "emails": emails,
         "query": request.GET.get("q", request.POST.get("q", "")),
+        "open_tickets": tickets,
+        "linked_ticket_ids": linked,
     }
 
 
@@ -149,6 +167,35 @@ def send(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
 
 @agent_required
 @require_POST
+def link(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
+    """Link the solution to one of the account's open tickets (from the panel's detail)."""
+    solution = selectors.solution_get_visible(solution_id=pk)
+    if solution is None:
+        return render(request, "knowledge/partials/gone.html", status=404)
+    ticket_id = _int(request.POST.get("ticket"))
+    error = notice = ""
+    if ticket_id is None:
+        error = _("Pick the ticket to link the solution to.")
+    else:
+        try:
+            link = services.solution_link_to_ticket(
+                solution=solution,
+                ticket_id=ticket_id,
+                user=request.user,
+                queue=_current_call_queue(agent),
+                interaction=agent.current_interaction,
+            )
+        except DomainError as refused:
+            error = refused.message
+        else:
+            notice = _("Linked to ticket %(number)s.") % {"number": link.ticket.number}
+    context = _detail_context(request, agent, solution)
+    context.update(error=error, notice=notice)
+    return render(request, "knowledge/partials/detail.html", context)
+
+
+@agent_required
+@require_POST
 def feedback(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
     """The agent says whether the solution helped; it feeds the ranking."""
     solution = selectors.solution_get_visible(solution_id=pk)
@@ -162,6 +209,193 @@ def feedback(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
         query=request.POST.get("q", ""),
     )
     return render(request, "knowledge/partials/feedback_thanks.html", {"solution": solution})
+
+
+# -- solutions on a ticket's page ------------------------------------------------------------
+
+
+def _ticket(request: HttpRequest, ticket_pk: int) -> Ticket | None:
+    """The ticket if this user may see it (the accounts selector applies the access rules)."""
+    return (
+        account_selectors.ticket_list(user=request.user)
+        .filter(pk=ticket_pk)
+        .select_related(None)
+        .select_related("account")
+        .first()
+    )
+
+
+def _ticket_gone(request: HttpRequest) -> HttpResponse:
+    return render(request, "knowledge/partials/ticket_gone.html", status=404)
+
+
+def _ticket_card(
+    request: HttpRequest, ticket: Ticket, *, notice: str = "", error: str = ""
+) -> HttpResponse:
+    context = {
+        "ticket": ticket,
+        "links": selectors.solution_link_list_for_ticket(ticket_id=ticket.pk),
+        "pending": selectors.solution_proposal_pending(ticket_id=ticket.pk),
+        "can_propose": ticket.status in Ticket.DONE_STATUSES,
+        "writable": account_can_write(request.user, ticket.account),
+        "notice": notice,
+        "error": error,
+    }
+    return render(request, "knowledge/partials/ticket_solutions.html", context)
+
+
+@agent_required
+@require_GET
+def ticket_solutions(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """The ticket page's solutions card: linked solutions, a search to link more, a proposal."""
+    ticket = _ticket(request, ticket_pk)
+    if ticket is None:
+        return _ticket_gone(request)
+    return _ticket_card(request, ticket)
+
+
+@agent_required
+@require_GET
+def ticket_suggest(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Solutions to link: what the agent searches for, else what the ticket suggests."""
+    ticket = _ticket(request, ticket_pk)
+    if ticket is None:
+        return _ticket_gone(request)
+    query = request.GET.get("q", "")
+    search = selectors.solution_suggestions_for_ticket(ticket=ticket, query=query)
+    linked_ids = {
+        link.solution_id for link in selectors.solution_link_list_for_ticket(ticket_id=ticket.pk)
+    }
+    context = {
+        "ticket": ticket,
+        "search": search,
+        "query": query,
+        "linked_solution_ids": linked_ids,
+    }
+    return render(request, "knowledge/partials/ticket_suggestions.html", context)
+
+
+@agent_required
+@require_POST
+def ticket_link(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Link a solution from the ticket's page."""
+    ticket = _ticket(request, ticket_pk)
+    if ticket is None:
+        return _ticket_gone(request)
+    solution_id = _int(request.POST.get("solution"))
+    solution = selectors.solution_get_visible(solution_id=solution_id) if solution_id else None
+    if solution is None:
+        return _ticket_card(request, ticket, error=_("This solution is not available any more."))
+    try:
+        services.solution_link_to_ticket(
+            solution=solution,
+            ticket_id=ticket.pk,
+            user=request.user,
+            queue=_current_call_queue(agent),
+            interaction=agent.current_interaction,
+        )
+    except DomainError as error:
+        return _ticket_card(request, ticket, error=error.message)
+    return _ticket_card(
+        request, ticket, notice=_("“%(title)s” linked.") % {"title": solution.title}
+    )
+
+
+@agent_required
+@require_POST
+def ticket_unlink(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """Take a linked solution off the ticket."""
+    ticket = _ticket(request, ticket_pk)
+    if ticket is None:
+        return _ticket_gone(request)
+    solution_id = _int(request.POST.get("solution"))
+    solution = Solution.objects.filter(pk=solution_id).first() if solution_id else None
+    if solution is None:
+        return _ticket_card(request, ticket, error=_("This solution is not available any more."))
+    try:
+        services.solution_unlink_from_ticket(
+            solution=solution, ticket_id=ticket.pk, user=request.user
+        )
+    except DomainError as error:
+        return _ticket_card(request, ticket, error=error.message)
+    return _ticket_card(
+        request, ticket, notice=_("“%(title)s” unlinked.") % {"title": solution.title}
+    )
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def ticket_propose(request: HttpRequest, agent: Agent, ticket_pk: int) -> HttpResponse:
+    """ "Propose as solution": a form prefilled from the resolved ticket; it sends a draft to
+    the managers for review."""
+    ticket = _ticket(request, ticket_pk)
+    if ticket is None:
+        return _ticket_gone(request)
+    if ticket.status not in Ticket.DONE_STATUSES:
+        return _ticket_card(
+            request,
+            ticket,
+            error=_("Only a resolved or closed ticket can be proposed as a solution."),
+        )
+    pending = selectors.solution_proposal_pending(ticket_id=ticket.pk)
+    if pending is not None:
+        return _ticket_card(request, ticket)
+    if request.method == "GET":
+        initial = selectors.solution_proposal_initial(ticket=ticket)
+        form = {
+            "title": initial.title,
+            "problem_title": initial.problem_title,
+            "problem_description": initial.problem_description,
+            "body": initial.body,
+            "language": request.LANGUAGE_CODE[:2] if request.LANGUAGE_CODE else "de",
+        }
+        return _proposal_form(request, ticket, form)
+    data = request.POST
+    try:
+        solution = services.solution_propose_from_ticket(
+            ticket_id=ticket.pk,
+            user=request.user,
+            title=data.get("title", ""),
+            body=data.get("body", ""),
+            problem_title=data.get("problem_title", ""),
+            problem_description=data.get("problem_description", ""),
+            language=data.get("language", Solution.Language.GERMAN),
+        )
+    except DomainError as error:
+        if "solution" in error.extra:
+            return _ticket_card(request, ticket, error=error.message)
+        # 200, so that htmx shows the form again with the message and what the agent wrote.
+        return _proposal_form(request, ticket, data, error=error.message)
+    return _ticket_card(
+        request,
+        ticket,
+        notice=_("Thank you: “%(title)s” waits for a manager's review.")
+        % {"title": solution.title},
+    )
+
+
+def _proposal_form(
+    request: HttpRequest, ticket: Ticket, form: Any, *, error: str = ""
+) -> HttpResponse:
+    context = {
+        "ticket": ticket,
+        "form": form,
+        "error": error,
+        "languages": Solution.Language.choices,
+    }
+    return render(request, "knowledge/partials/proposal_form.html", context)
+
+
+@agent_required
+@require_GET
+def proposal(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
+    """A proposed draft, for the agents of its ticket (it is not released yet)."""
+    solution = selectors.solution_proposal_get(solution_id=pk)
+    if solution is None or solution.source_ticket_id is None:
+        return render(request, "knowledge/partials/gone.html", status=404)
+    if _ticket(request, solution.source_ticket_id) is None:
+        return render(request, "knowledge/partials/gone.html", status=404)
+    return render(request, "knowledge/partials/proposal.html", {"solution": solution})
 
 
 # -- public self-service --------------------------------------------------------------------

@@ -7,35 +7,47 @@ from typing import Any
 from accounts.models import Account, Interaction
 from scripting.flow import progress
 from scripting.models import ScriptRun
-from scripting.placeholders import render_html
+from scripting.placeholders import render_html, step_needs
 from scripting.selectors import (
     flow_for_version,
     offer_list_top,
     run_active_for_desk,
-    run_context,
+    run_answers,
+    run_context_for_step,
     run_list_for_interaction,
     script_version_list_published,
 )
 
 
 def runner_context(
-    run: ScriptRun, *, error: str = "", given: Any = None, message: str = ""
+    run: ScriptRun,
+    *,
+    error: str = "",
+    given: Any = None,
+    message: str = "",
+    user: Any = None,
+    answers: dict[str, tuple[Any, str]] | None = None,
 ) -> dict[str, Any]:
-    """The current step of a run, rendered with its placeholders, answers and progress."""
+    """The current step of a run, rendered with its placeholders, answers and progress.
+
+    `user` is the agent working the run; `answers` (from run_answers) saves reading them
+    again when the caller has them.
+    """
     flow = flow_for_version(version=run.version)
-    answers = list(run.answers.select_related("step"))
-    context = run_context(run=run, answers=answers)
     step = flow.get(run.current_key)
+    if answers is None:
+        answers = run_answers(run=run, flow=flow)
+    context = run_context_for_step(run=run, answers=answers, needs=step_needs(step), agent=user)
     offers: list[Any] = []
     if step is not None and step.offer_list and run.is_active:
         offers = offer_list_top(
             code=step.offer_list, account=context.account, limit=step.offer_count
         )
-    shown_answers = [
-        (flow.get(key), context.answer_texts.get(key, ""))
-        for key in run.path
-        if flow.get(key) is not None and flow.get(key).is_question  # type: ignore[union-attr]
-    ]
+    shown_answers = []
+    for key in run.path:
+        past = flow.get(key)
+        if past is not None and past.is_question:
+            shown_answers.append((past, context.answer_texts.get(key, "")))
     return {
         "run": run,
         "flow": flow,
@@ -60,7 +72,7 @@ def workspace_context(
         user=user, interaction_id=interaction.pk if interaction is not None else None
     )
     if run is not None:
-        return {"script": runner_context(run)}
+        return {"script": runner_context(run, user=user)}
     return {
         "script": {
             "versions": script_version_list_published(),

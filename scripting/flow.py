@@ -137,10 +137,12 @@ class Flow:
     name: str = ""
     version_id: int | None = None
     _by_key: dict[str, FlowStep] = field(default_factory=dict, repr=False)
+    _by_id: dict[int, FlowStep] = field(default_factory=dict, repr=False)
     _to_end: dict[str, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._by_key = {step.key: step for step in self.steps}
+        self._by_id = {step.id: step for step in self.steps if step.id is not None}
 
     @property
     def start(self) -> FlowStep | None:
@@ -148,6 +150,10 @@ class Flow:
 
     def get(self, key: str | None) -> FlowStep | None:
         return self._by_key.get(key) if key else None
+
+    def get_by_id(self, step_id: int) -> FlowStep | None:
+        """The step stored with this id (flows loaded from the database)."""
+        return self._by_id.get(step_id)
 
     def distance_to_end(self, key: str) -> int:
         """How many steps the shortest way from this step to an end takes (0 on an end)."""

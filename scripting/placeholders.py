@@ -13,7 +13,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from scripting.flow import RunContext
+from scripting.flow import FlowStep, RunContext
 
 PLACEHOLDER_RE = re.compile(r"\{([a-z]+)\.([-a-zA-Z0-9_]+)\}")
 
@@ -36,6 +36,29 @@ KNOWN_FIELDS: dict[str, tuple[str, ...]] = {
 def placeholders_in(text: str) -> list[tuple[str, str]]:
     """(namespace, field) of every placeholder in the text, in order."""
     return PLACEHOLDER_RE.findall(text or "")
+
+
+def step_needs(step: FlowStep | None, *, for_answer: bool = False) -> frozenset[str]:
+    """What a step reads beyond the run row and its answers: "account", "city", "contact".
+
+    Showing a step reads its title's and text's placeholders and, for offers, the account;
+    answering it (`for_answer`) reads the account when a condition looks at it.
+    """
+    if step is None:
+        return frozenset()
+    needs: set[str] = set()
+    if for_answer:
+        if any(b.subject.startswith("account.") for b in step.branches):
+            needs.add("account")
+    else:
+        for namespace, name in placeholders_in(step.title) + placeholders_in(step.text):
+            if namespace in ("account", "contact"):
+                needs.add(namespace)
+            if namespace == "account" and name == "city":
+                needs.add("city")
+        if step.offer_list:
+            needs.add("account")
+    return frozenset(needs)
 
 
 def placeholder_problem(namespace: str, name: str, *, answer_keys: Iterable[str]) -> str:

@@ -193,15 +193,80 @@ def run_context(*, run: ScriptRun, answers: list[RunAnswer] | None = None) -> Ru
         account=account_context(run.account),
         contact=contact_context(run.contact),
         campaign=dict(run.campaign or {}),
-        agent={
-            "name": agent.get_full_name() or agent.get_username(),
-            "first_name": agent.first_name,
-        }
-        if agent is not None
-        else {},
+        agent=_agent_context(agent),
         answers={a.step.key: a.value for a in answers},
         answer_texts={a.step.key: a.display for a in answers},
     )
+
+
+def _agent_context(agent: Any) -> dict[str, Any]:
+    if agent is None:
+        return {}
+    return {"name": agent.get_full_name() or agent.get_username(), "first_name": agent.first_name}
+
+
+def run_answers(*, run: ScriptRun, flow: Flow) -> dict[str, tuple[Any, str]]:
+    """The run's answers on the way taken, by step key: (value, text).
+
+    One query per run object: the rows are kept on it (script_run_answer updates them),
+    so saving an answer and showing the next step read them once.
+    """
+    rows: dict[int, tuple[Any, str]] | None = getattr(run, "_answer_rows", None)
+    if rows is None:
+        rows = {
+            step_id: (value, display)
+            for step_id, value, display in RunAnswer.objects.filter(run_id=run.pk).values_list(
+                "step_id", "value", "display"
+            )
+        }
+        run._answer_rows = rows  # type: ignore[attr-defined]
+    on_path = set(run.path)
+    answers: dict[str, tuple[Any, str]] = {}
+    for step_id, answer in rows.items():
+        step = flow.get_by_id(step_id)
+        # Answers of steps the run left by going back and choosing another way do not count.
+        if step is not None and step.key in on_path:
+            answers[step.key] = answer
+    return answers
+
+
+def run_context_for_step(
+    *,
+    run: ScriptRun,
+    answers: dict[str, tuple[Any, str]],
+    needs: frozenset[str] = frozenset(),
+    agent: Any = None,
+) -> RunContext:
+    """What one step of a run sees; reads the account (with its city) and the contact only
+    when the step needs them (see placeholders.step_needs), one query each.
+
+    `agent` is the user working the run (the run's agent), so that it is not read again.
+    """
+    account: Account | None = None
+    if "account" in needs or "city" in needs:
+        account = _account_for_context(run, with_city="city" in needs)
+    contact: Contact | None = None
+    if "contact" in needs and run.contact_id is not None:
+        contact = run.contact
+    if agent is None or agent.pk != run.agent_id:
+        agent = run.agent
+    return RunContext(
+        account=account_context(account),
+        contact=contact_context(contact),
+        campaign=dict(run.campaign or {}),
+        agent=_agent_context(agent),
+        answers={key: value for key, (value, _text) in answers.items()},
+        answer_texts={key: text for key, (_value, text) in answers.items()},
+    )
+
+
+def _account_for_context(run: ScriptRun, *, with_city: bool) -> Account | None:
+    if run.account_id is None:
+        return None
+    accounts = Account.objects.select_related("customer_group")
+    if with_city:
+        accounts = accounts.prefetch_related("addresses")
+    return accounts.filter(pk=run.account_id).first()
 
 
 def _runs() -> QuerySet[ScriptRun]:
@@ -211,14 +276,18 @@ def _runs() -> QuerySet[ScriptRun]:
 
 
 def run_get_for_agent(*, run_id: int, user: Any, for_update: bool = False) -> ScriptRun:
-    """The agent's own run, or NotFound (another agent's run is not visible)."""
-    runs = _runs()
+    """The agent's own run with its version, or NotFound (another agent's run is not visible).
+
+    One query; the account and contact are read by run_context_for_step when a step shows
+    them.
+    """
+    runs = ScriptRun.objects.select_related("version", "version__script")
     if for_update:
         runs = runs.select_for_update(of=("self",))
-    run = runs.filter(pk=run_id, agent=user).first()
-    if run is None:
-        raise NotFound("Script run not found.")
-    return run
+    try:
+        return runs.get(pk=run_id, agent=user)
+    except ScriptRun.DoesNotExist:
+        raise NotFound("Script run not found.") from None
 
 
 def run_active_for_desk(*, user: Any, interaction_id: int | None) -> ScriptRun | None:

@@ -24,7 +24,14 @@ from scripting.models import (
     Step,
     StepAction,
 )
-from scripting.selectors import flow_for_version, offer_list_codes, run_context
+from scripting.placeholders import step_needs
+from scripting.selectors import (
+    flow_for_version,
+    offer_list_codes,
+    run_answers,
+    run_context,
+    run_context_for_step,
+)
 from scripting.validation import Problem, flow_validate
 
 logger = logging.getLogger(__name__)
@@ -305,6 +312,17 @@ def _require_current(run: ScriptRun, step_key: str) -> None:
         )
 
 
+def _lock_run(run: ScriptRun) -> ScriptRun:
+    """Lock the run's row and bring its status and path up to date on the run given."""
+    run.status, run.path, run.agent_id = (
+        ScriptRun.objects.select_for_update()
+        .filter(pk=run.pk)
+        .values_list("status", "path", "agent_id")
+        .get()
+    )
+    return run
+
+
 @transaction.atomic
 def script_run_answer(
     *, run: ScriptRun, user: Any, step_key: str, answer: str | list[str] | None = None
@@ -312,9 +330,9 @@ def script_run_answer(
     """Store the answer to the current step and move to the step it leads to.
 
     Locks the run row: two submissions of the same step go one after the other and the
-    second is refused as stale.
+    second is refused as stale. The run given is updated in place and returned.
     """
-    run = ScriptRun.objects.select_for_update().select_related("version").get(pk=run.pk)
+    _lock_run(run)
     _require_open(run, user)
     _require_current(run, step_key)
     flow = flow_for_version(version=run.version)
@@ -324,19 +342,35 @@ def script_run_answer(
     if step.is_end:
         raise DomainError(_("This is the last step: finish the script."))
     parsed = answer_parse(step, answer)
-    context = run_context(run=_with_relations(run))
+    # Read under the lock; the rows kept on the run are updated below along with the table.
+    run.__dict__.pop("_answer_rows", None)
+    answers = run_answers(run=run, flow=flow)
+    rows: dict[int, Any] = run._answer_rows  # type: ignore[attr-defined]
     if step.is_question:
         if parsed.value is None:
-            RunAnswer.objects.filter(run=run, step_id=step.id or 0).delete()
-            context.answers.pop(step.key, None)
+            RunAnswer.objects.filter(run_id=run.pk, step_id=step.id or 0).delete()
+            answers.pop(step.key, None)
+            rows.pop(step.id or 0, None)
         else:
-            RunAnswer.objects.update_or_create(
-                run=run,
-                step_id=step.id or 0,
-                defaults={"value": parsed.value, "display": parsed.display},
+            # One statement whether the agent answers for the first time or changes it.
+            RunAnswer.objects.bulk_create(
+                [
+                    RunAnswer(
+                        run_id=run.pk,
+                        step_id=step.id or 0,
+                        value=parsed.value,
+                        display=parsed.display,
+                    )
+                ],
+                update_conflicts=True,
+                unique_fields=["run", "step"],
+                update_fields=["value", "display", "answered_at"],
             )
-            context.answers[step.key] = parsed.value
-            context.answer_texts[step.key] = parsed.display
+            answers[step.key] = (parsed.value, parsed.display)
+            rows[step.id or 0] = (parsed.value, parsed.display)
+    context = run_context_for_step(
+        run=run, answers=answers, needs=step_needs(step, for_answer=True), agent=user
+    )
     target = next_key(step, context)
     if target is None or flow.get(target) is None:
         raise DomainError(_("The script does not say where to go from here."))
@@ -347,7 +381,14 @@ def script_run_answer(
 
 def _with_relations(run: ScriptRun) -> ScriptRun:
     return (
-        ScriptRun.objects.select_related("agent", "account", "account__customer_group", "contact")
+        ScriptRun.objects.select_related(
+            "version",
+            "version__script",
+            "agent",
+            "account",
+            "account__customer_group",
+            "contact",
+        )
         .prefetch_related("account__addresses")
         .get(pk=run.pk)
     )
@@ -355,8 +396,11 @@ def _with_relations(run: ScriptRun) -> ScriptRun:
 
 @transaction.atomic
 def script_run_back(*, run: ScriptRun, user: Any, step_key: str = "") -> ScriptRun:
-    """Go back one step; every answer stays and is shown again."""
-    run = ScriptRun.objects.select_for_update().get(pk=run.pk)
+    """Go back one step; every answer stays and is shown again.
+
+    Locks the run row; the run given is updated in place and returned.
+    """
+    _lock_run(run)
     _require_open(run, user)
     _require_current(run, step_key)
     if len(run.path) > 1:

@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Account, Interaction
+from accounts.access import accounts_visible
+from accounts.models import Interaction
 from icenter.desk.views import agent_required
 from icenter.errors import DomainError, NotFound
 from scripting import services
@@ -71,7 +72,7 @@ def run_start(request: HttpRequest, agent: Agent) -> HttpResponse:
     interaction = Interaction.objects.filter(
         pk=_int(request.POST.get("interaction")), agent=agent.user
     ).first()
-    account = Account.objects.filter(pk=_int(request.POST.get("account"))).first()
+    account = accounts_visible(request.user).filter(pk=_int(request.POST.get("account"))).first()
     if version is None:
         return _list(request, agent, error=_("That script does not exist."))
     try:
@@ -84,7 +85,7 @@ def run_start(request: HttpRequest, agent: Agent) -> HttpResponse:
     except DomainError as exc:
         return _list(request, agent, error=exc.message)
     full = run_get_for_agent(run_id=run.pk, user=request.user)
-    return _render(request, runner_context(full))
+    return _render(request, runner_context(full, user=request.user))
 
 
 @agent_required
@@ -93,7 +94,7 @@ def run_show(request: HttpRequest, agent: Agent, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
     if run is None:
         return _list(request, agent, error=_("That script run does not exist."))
-    return _render(request, runner_context(run))
+    return _render(request, runner_context(run, user=request.user))
 
 
 def _act(
@@ -103,12 +104,14 @@ def _act(
     if run is None:
         return _list(request, agent, error=_("That script run does not exist."))
     try:
-        command(run=run, user=request.user, **kwargs)
+        run = command(run=run, user=request.user, **kwargs)
     except DomainError as exc:
         fresh = run_get_for_agent(run_id=run.pk, user=request.user)
         given = kwargs.get("answer") if fresh.current_key == kwargs.get("step_key") else None
-        return _render(request, runner_context(fresh, error=exc.message, given=given))
-    return _render(request, runner_context(run_get_for_agent(run_id=run.pk, user=request.user)))
+        return _render(
+            request, runner_context(fresh, error=exc.message, given=given, user=request.user)
+        )
+    return _render(request, runner_context(run, user=request.user))
 
 
 @agent_required

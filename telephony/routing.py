@@ -8,9 +8,10 @@ waited for. SQLite serialises writers, so plain selects are enough there.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -122,16 +123,15 @@ def agent_pick_for_item(*, item: WorkItem, at: datetime | None = None) -> Agent 
         item.preferred_until is None or item.preferred_until > now
     )
     if item.channel in WorkItem.VOICE:
-        candidates = Agent.objects.filter(state=Agent.State.READY)
-    else:
-        candidates = Agent.objects.filter(
-            state__in=[
-                Agent.State.READY,
-                Agent.State.RINGING,
-                Agent.State.TALKING,
-                Agent.State.WRAP_UP,
-            ]
-        )
+        return _voice_agent_pick(item=item, reserved=reserved)
+    candidates = Agent.objects.filter(
+        state__in=[
+            Agent.State.READY,
+            Agent.State.RINGING,
+            Agent.State.TALKING,
+            Agent.State.WRAP_UP,
+        ]
+    )
     if reserved:
         # The personal agent gets it without skill checks; others wait until the reservation ends.
         candidates = candidates.filter(pk=item.preferred_agent_id or 0)
@@ -162,9 +162,6 @@ def agent_pick_for_item(*, item: WorkItem, at: datetime | None = None) -> Agent 
                 )
             )
     declined = item.declined_by.through.objects.filter(workitem_id=item.pk, agent_id=OuterRef("pk"))
-    if item.channel in WorkItem.VOICE:
-        ordered = candidates.order_by(Exists(declined), "state_since", "id")
-        return locked(ordered).first()
     busy = Count(
         "work_items",
         filter=Q(
@@ -200,64 +197,215 @@ def _busy_count(agent: Agent, channel: str) -> int:
 
 
 def item_pick_for_agent(*, agent: Agent, at: datetime | None = None) -> WorkItem | None:
-    """The voice item a ready agent should take next, locked: highest priority, longest waiting.
+    """The voice item a ready agent should take next, locked, with its call locked too.
 
-    Items reserved for another agent, not yet due, or outside the agent's queues and groups are
-    left for others; an item this agent let ring comes only when nobody else can take it.
+    Items reserved for this agent come first, even without the queue's skills; then the others
+    by priority and waiting time. Items reserved for another agent, not yet due, or outside the
+    agent's queues and groups are left for others; an item this agent let ring comes only when
+    nobody else can take it.
     """
     now = at or timezone.now()
-    queue_ids = queue_ids_for_agent(agent=agent)
-    group_ids = Agent.groups.through.objects.filter(agent_id=agent.pk).values("agentgroup_id")
-    declined = WorkItem.declined_by.through.objects.filter(
-        workitem_id=OuterRef("pk"), agent_id=agent.pk
-    )
-    items = (
-        WorkItem.objects.filter(status=WorkItem.Status.QUEUED, channel__in=WorkItem.VOICE)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .filter(Q(queue__isnull=True) | Q(queue_id__in=queue_ids))
-        .filter(Q(agent_group__isnull=True) | Q(agent_group_id__in=group_ids))
-        .exclude(
-            Q(preferred_agent__isnull=False)
-            & ~Q(preferred_agent=agent)
-            & (Q(preferred_until__isnull=True) | Q(preferred_until__gt=now))
-        )
-    )
-    # The personal agent may take a reserved item even without the queue's skills.
-    reserved_for_me = WorkItem.objects.filter(
-        status=WorkItem.Status.QUEUED,
-        channel__in=WorkItem.VOICE,
-        preferred_agent=agent,
-    ).filter(Q(preferred_until__isnull=True) | Q(preferred_until__gt=now))
-    mine = _first_with_free_call(reserved_for_me.order_by("-priority", "enqueued_at", "id"))
-    if mine is not None:
-        return mine
-    # Items this agent let ring come last: first look among the others (in index order, so
-    # the first match ends the scan), then among the declined ones.
-    order = ("-priority", "enqueued_at", "id")
-    fresh = _first_with_free_call(items.exclude(Exists(declined)).order_by(*order))
-    if fresh is not None:
-        return fresh
-    return _first_with_free_call(items.filter(Exists(declined)).order_by(*order))
-
-
-def _first_with_free_call(ordered: QuerySet[WorkItem], attempts: int = 10) -> WorkItem | None:
-    """The first item whose call, if it has one, is locked too, without waiting for either.
-
-    A PBX event (a hang-up) locks the call first and then waits for its item; offering the item
-    locks the item first and then updates the call. Waiting for the call here would deadlock,
-    so an item whose call is busy is passed over: the event is about to change it anyway.
-    """
     passed: list[int] = []
-    for _ in range(attempts):
-        item = locked(ordered.exclude(pk__in=passed)).first()
+    for _ in range(10):
+        item = _voice_item_pick(agent_id=agent.pk, now=now, passed=passed)
         if item is None or item.call_id is None:
             return item
         call = locked(Call.objects.filter(pk=item.call_id)).first()
         if call is not None:
             item.call = call
             return item
+        # A PBX event (a hang-up) locks the call first and then waits for its item; waiting for
+        # the call here would deadlock, so an item whose call is busy is passed over: the event
+        # is about to change it anyway. (Only on PostgreSQL: SQLite has no row locks.)
         passed.append(item.pk)
     return None
+
+
+# -- the voice picks, one statement each ----------------------------------------------------
+#
+# Every routing decision runs one of these, so each is a single round trip from a SQL text built
+# once per process (the ORM would rebuild and compile a dozen subqueries per decision). A
+# statement lists its branches in order of preference — for an agent: reserved for them,
+# everything else, what they let ring — joined by UNION ALL under LIMIT 1: the database runs a
+# branch only while the earlier ones found nothing, so only the returned row is locked. Each
+# branch walks its index in serving order and skips rows another worker holds (SKIP LOCKED on
+# PostgreSQL; SQLite serialises writers). Table and column names come from the models; every
+# value is a query parameter.
+
+_QUALIFIED_QUEUES = """
+    SELECT q.id FROM {queue} q
+    WHERE q.is_active = %(true)s
+      AND NOT EXISTS (
+        SELECT 1 FROM {queueskill} qs
+        WHERE qs.queue_id = q.id AND NOT EXISTS (
+          SELECT 1 FROM {agentskill} s
+          WHERE s.agent_id = %(agent)s AND s.skill_id = qs.skill_id AND s.level >= qs.min_level))
+      AND (NOT EXISTS (SELECT 1 FROM {serving} g WHERE g.queue_id = q.id)
+           OR EXISTS (SELECT 1 FROM {serving} g
+                      JOIN {members} m ON m.agentgroup_id = g.agentgroup_id
+                      WHERE g.queue_id = q.id AND m.agent_id = %(agent)s))
+"""
+
+_OPEN_TO_AGENT = """
+    NOT (w.preferred_agent_id IS NOT NULL AND w.preferred_agent_id <> %(agent)s
+         AND (w.preferred_until IS NULL OR w.preferred_until > %(now)s))
+    AND (w.queue_id IS NULL OR w.queue_id IN ({qualified_queues}))
+    AND (w.agent_group_id IS NULL
+         OR w.agent_group_id IN (
+           SELECT m.agentgroup_id FROM {members} m WHERE m.agent_id = %(agent)s))
+"""
+
+_DECLINED_BY_AGENT = """
+    EXISTS (SELECT 1 FROM {declined} d WHERE d.workitem_id = w.id AND d.agent_id = %(agent)s)
+"""
+
+_ITEM_BRANCH = """
+    SELECT {columns} FROM {workitem} w
+    WHERE w.status = %(queued)s AND w.channel IN (%(call)s, %(callback)s)
+      AND (w.not_before IS NULL OR w.not_before <= %(now)s)
+      {passed}
+      AND {condition}
+    ORDER BY w.priority DESC, w.enqueued_at, w.id
+    LIMIT 1 {lock}
+"""
+
+_QUALIFIED_AGENT = """
+    NOT EXISTS (
+      SELECT 1 FROM {queueskill} qs
+      WHERE qs.queue_id = %(queue)s AND NOT EXISTS (
+        SELECT 1 FROM {agentskill} s
+        WHERE s.agent_id = a.id AND s.skill_id = qs.skill_id AND s.level >= qs.min_level))
+    AND (NOT EXISTS (SELECT 1 FROM {serving} g WHERE g.queue_id = %(queue)s)
+         OR EXISTS (SELECT 1 FROM {serving} g
+                    JOIN {members} m ON m.agentgroup_id = g.agentgroup_id
+                    WHERE g.queue_id = %(queue)s AND m.agent_id = a.id))
+"""
+
+_IN_ITEM_GROUP = """
+    AND EXISTS (SELECT 1 FROM {members} m WHERE m.agent_id = a.id AND m.agentgroup_id = %(group)s)
+"""
+
+_AGENT_BRANCH = """
+    SELECT {columns} FROM {agent} a
+    WHERE a.state = %(ready)s AND {qualified}
+      AND {declined} EXISTS (
+        SELECT 1 FROM {declined_table} d WHERE d.workitem_id = %(item)s AND d.agent_id = a.id)
+    ORDER BY a.state_since, a.id
+    LIMIT 1 {lock}
+"""
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "workitem": WorkItem._meta.db_table,
+        "declined": WorkItem.declined_by.through._meta.db_table,
+        "members": Agent.groups.through._meta.db_table,
+        "queue": Queue._meta.db_table,
+        "serving": Queue.agent_groups.through._meta.db_table,
+        "queueskill": QueueSkill._meta.db_table,
+        "agentskill": AgentSkill._meta.db_table,
+        "agent": Agent._meta.db_table,
+    }
+
+
+def _columns(model: type[Agent] | type[WorkItem], alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def _first_found(branches: list[str]) -> str:
+    """The branches in order under one LIMIT 1: later ones run only if earlier ones find nothing."""
+    parts = [f"SELECT * FROM ({branch}) AS branch{n}" for n, branch in enumerate(branches)]  # noqa: S608
+    return " UNION ALL ".join(parts) + " LIMIT 1"
+
+
+def _lock_clause(alias: str) -> str:
+    if connection.features.has_select_for_update_skip_locked:
+        return f"FOR UPDATE OF {alias} SKIP LOCKED"
+    return ""
+
+
+@functools.cache
+def _voice_item_sql(lock: str, passing: bool) -> tuple[list[str], str]:
+    t = _tables()
+    names, columns = _columns(WorkItem, "w")
+    qualified_queues = _QUALIFIED_QUEUES.format(**t)
+    open_to_agent = _OPEN_TO_AGENT.format(qualified_queues=qualified_queues, **t)
+    declined = _DECLINED_BY_AGENT.format(**t)
+    reserved_for_agent = (
+        "w.preferred_agent_id = %(agent)s"
+        " AND (w.preferred_until IS NULL OR w.preferred_until > %(now)s)"
+    )
+    conditions = [
+        reserved_for_agent,
+        f"{open_to_agent} AND NOT {declined}",
+        f"{open_to_agent} AND {declined}",
+    ]
+    passed = "AND w.id <> ALL(%(passed)s)" if passing else ""
+    branches = [
+        _ITEM_BRANCH.format(columns=columns, passed=passed, condition=condition, lock=lock, **t)
+        for condition in conditions
+    ]
+    return names, _first_found(branches)
+
+
+def _voice_item_pick(*, agent_id: int, now: datetime, passed: list[int]) -> WorkItem | None:
+    names, sql = _voice_item_sql(_lock_clause("w"), bool(passed))
+    params: dict[str, Any] = {
+        "queued": WorkItem.Status.QUEUED,
+        "call": WorkItem.Channel.CALL,
+        "callback": WorkItem.Channel.CALLBACK,
+        "now": now,
+        "agent": agent_id,
+        "true": True,
+    }
+    if passed:
+        params["passed"] = passed
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else WorkItem.from_db(connection.alias, names, row)
+
+
+@functools.cache
+def _voice_agent_sql(lock: str, reserved: bool, in_group: bool) -> tuple[list[str], str]:
+    t = _tables()
+    names, columns = _columns(Agent, "a")
+    if reserved:
+        # The personal agent gets it without skill checks; others wait until the reservation ends.
+        qualified = "a.id = %(preferred)s"
+    else:
+        qualified = _QUALIFIED_AGENT.format(**t) + (_IN_ITEM_GROUP.format(**t) if in_group else "")
+    branches = [
+        _AGENT_BRANCH.format(
+            columns=columns,
+            qualified=qualified,
+            declined=declined,
+            declined_table=t["declined"],
+            lock=lock,
+            agent=t["agent"],
+        )
+        for declined in ("NOT", "")
+    ]
+    return names, _first_found(branches)
+
+
+def _voice_agent_pick(*, item: WorkItem, reserved: bool) -> Agent | None:
+    """The ready agent for a call or callback, locked: longest idle among the qualified."""
+    names, sql = _voice_agent_sql(
+        _lock_clause("a"), reserved, not reserved and item.agent_group_id is not None
+    )
+    params: dict[str, Any] = {
+        "ready": Agent.State.READY,
+        "preferred": item.preferred_agent_id,
+        "queue": item.queue_id,
+        "group": item.agent_group_id,
+        "item": item.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else Agent.from_db(connection.alias, names, row)
 
 
 def queue_position(*, item: WorkItem) -> int:

@@ -7,12 +7,17 @@ rolled back, and never renders before the data is visible.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
+import os
+import queue
+import threading
 from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -44,33 +49,116 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+Batch = list[tuple[DeskEvent, list[str]]]
+
+
+async def _send(layer: Any, events: Batch) -> None:
+    for event, groups in events:
+        for group in groups:
+            try:
+                await layer.group_send(group, dict(event))
+            except Exception:
+                # A full or unreachable layer must not undo a committed call; the
+                # desk re-syncs its state when its socket (re)connects.
+                logger.exception("could not push %s %s to %s", event["kind"], event["id"], group)
+
+
+class _Sender:
+    """One thread per process, with one long-lived event loop, that sends batches in order.
+
+    `async_to_sync` from plain sync code (a routing worker, Celery, the ACD tick, a view on a
+    worker thread) starts a thread and an event loop per call, and channels-redis opens its
+    connections per event loop: a new Redis connection for every transaction. Handing the batch
+    to this thread costs the committing thread a queue put; the thread keeps its loop and its
+    connections, and the one queue keeps the commit order of the process, so each agent's
+    events arrive in order.
+    """
+
+    MAX_WAITING = 10_000  # batches; more means the layer is not keeping up: drop and log
+
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._queue: queue.SimpleQueue[tuple[Any, Batch] | threading.Event] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="desk-push", daemon=True)
+        self._thread.start()
+
+    @property
+    def is_usable(self) -> bool:
+        # A forked child (a Celery prefork worker) inherits this object but not the thread.
+        return self._pid == os.getpid() and self._thread.is_alive()
+
+    def submit(self, layer: Any, events: Batch) -> None:
+        if self._queue.qsize() >= self.MAX_WAITING:
+            logger.error("desk push queue full: %d events dropped", len(events))
+            return
+        self._queue.put((layer, events))
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every batch handed over before this call has been sent."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        while True:
+            item = self._queue.get()
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            layer, events = item
+            try:
+                loop.run_until_complete(_send(layer, events))
+            except Exception:
+                logger.exception("desk push sender failed on %d events", len(events))
+
+
+_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def _background_sender() -> _Sender:
+    global _sender
+    with _sender_lock:
+        if _sender is None or not _sender.is_usable:
+            _sender = _Sender()
+        return _sender
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until the pushes committed so far have left this process; False on timeout.
+
+    For process shutdown and tests; services never need it.
+    """
+    sender = _sender
+    if sender is None or not sender.is_usable:
+        return True
+    return sender.flush(timeout)
+
+
+atexit.register(flush, 2.0)
+
+
 class _Outbox:
     """The events of one transaction (or savepoint), sent together after it commits.
 
-    Every `async_to_sync` call from plain sync code starts a thread and an event loop; one
-    call per transaction instead of one per event and group keeps routing decisions fast.
+    The in-memory layer (tests, single-process development) is sent to at once, on the loop
+    that serves the sockets when there is one, so tests see every push when the service
+    returns. Any other layer (channels-redis) gets the batch through the background sender.
     """
 
     def __init__(self) -> None:
-        self.events: list[tuple[DeskEvent, list[str]]] = []
+        self.events: Batch = []
 
     def __call__(self) -> None:
         layer = get_channel_layer()
         if layer is None or not self.events:
             return
-        async_to_sync(self._send)(layer)
-
-    async def _send(self, layer: Any) -> None:
-        for event, groups in self.events:
-            for group in groups:
-                try:
-                    await layer.group_send(group, dict(event))
-                except Exception:
-                    # A full or unreachable layer must not undo a committed call; the
-                    # desk re-syncs its state when its socket (re)connects.
-                    logger.exception(
-                        "could not push %s %s to %s", event["kind"], event["id"], group
-                    )
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(_send)(layer, self.events)
+        else:
+            _background_sender().submit(layer, self.events)
 
 
 def publish(*, kind: DeskEventKind, id: int, groups: Iterable[str]) -> None:

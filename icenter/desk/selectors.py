@@ -27,6 +27,7 @@ from telephony.models import (
     WorkItem,
     WrapUpCode,
 )
+from telephony.services.agents import SYSTEM_REASONS
 
 RECENT_INTERACTIONS = 10
 
@@ -79,6 +80,16 @@ class DeskState:
     # The id of the agent's latest state change: it only grows, so the browser can drop a
     # panel older than the one it shows (an action's answer and a push can cross).
     stamp: int = 0
+
+    @property
+    def reason_text(self) -> str:
+        """Why the agent is not ready, from the reasons already loaded (no query)."""
+        code = self.agent.state_reason
+        if not code:
+            return ""
+        if code in SYSTEM_REASONS:
+            return str(SYSTEM_REASONS[code])
+        return next((r.label for r in self.reasons if r.code == code), code)
 
     @property
     def is_unknown_caller(self) -> bool:

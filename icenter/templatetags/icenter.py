@@ -13,14 +13,6 @@ def phone(value: str) -> str:
     return phone_display(value or "")
 
 
-@register.filter
-def reason_label(code: str) -> str:
-    """The label of a not-ready reason code (built-in or defined by a manager)."""
-    from telephony.services import reason_label as label
-
-    return label(code or "")
-
-
 @register.inclusion_tag("desk/partials/dial.html")
 def dial(number: str) -> dict[str, str]:
     """A phone number the agent can click to call (click-to-dial)."""

@@ -90,10 +90,16 @@ def tokens(text: str) -> list[str]:
     """Folded words of a text, long enough to mean something, stop words included."""
     result = []
     for word in words(text):
-        folded = fold(word)
+        folded = _fold_word(word) if len(word) <= MAX_TERM_LENGTH else fold(word)
         if MIN_TERM_LENGTH <= len(folded) <= MAX_TERM_LENGTH:
             result.append(folded)
     return result
+
+
+@functools.lru_cache(maxsize=200_000)
+def _fold_word(word: str) -> str:
+    """fold() of one word, remembered: the same words recur in every document."""
+    return fold(word)
 
 
 def content_tokens(text: str) -> list[str]:
@@ -153,6 +159,22 @@ def term_forms(text: str) -> TermForms:
 
 def field_terms(text: str) -> list[str]:
     """The index terms of one field: its folded words, their ae/oe/ue twins and compounds."""
+    if len(text) <= _CACHED_FIELD_CHARS:
+        return list(_short_field_terms(text))
+    return _field_terms(text)
+
+
+# Names, cities, streets and titles repeat across thousands of documents: their terms are
+# remembered (a rebuild of a million accounts analyses a few thousand distinct names).
+_CACHED_FIELD_CHARS = 120
+
+
+@functools.lru_cache(maxsize=100_000)
+def _short_field_terms(text: str) -> tuple[str, ...]:
+    return tuple(_field_terms(text))
+
+
+def _field_terms(text: str) -> list[str]:
     result = []
     for token in tokens(text):
         if token in STOP_WORDS:

@@ -15,6 +15,7 @@ rare words of a query pick the candidates and the frequent ones only rank them.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections import Counter, defaultdict
@@ -25,6 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge.models import SearchPosting, SearchTerm
@@ -201,8 +203,11 @@ class Rebuild:
     """Refill an index from scratch in batches (rebuild_search_index, the benchmarks).
 
     Faster than index_documents: no old postings to read, document frequencies
-    counted in memory and written once at the end, postings sent with COPY on
-    PostgreSQL.
+    counted in memory. On PostgreSQL the words get their ids from the sequence and
+    are written once at the end with COPY; the postings are sent with COPY to a
+    temporary table and moved into place sorted by word, so that the postings of
+    one word lie together on disk (a search reads a frequent word's postings from a
+    few pages instead of one page per document).
     """
 
     def __init__(self, index: str) -> None:
@@ -210,53 +215,121 @@ class Rebuild:
         self.term_ids: dict[str, int] = {}
         self.df: Counter[int] = Counter()
         self.documents = 0
-        SearchPosting.objects.filter(index=index).delete()
-        SearchTerm.objects.filter(index=index).delete()
+        self.postgres = connection.vendor == "postgresql"
+        with connection.cursor() as cursor:
+            # Plain DELETEs: the ORM's delete would load every word to cascade to its postings.
+            for model in (SearchPosting, SearchTerm):
+                table = model._meta.db_table
+                cursor.execute(f'DELETE FROM {table} WHERE "index" = %s', [index])  # noqa: S608
+            if self.postgres:
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {_REBUILD_TABLE} "
+                    "(term_id bigint, doc_id bigint, weight double precision) ON COMMIT DROP"
+                )
 
     def add(self, documents: Sequence[Document]) -> None:
         per_document = [(document.doc_id, document_terms(document)) for document in documents]
-        new = {t for _d, terms in per_document for t in terms if t not in self.term_ids}
-        # The index was emptied in this transaction: every new word is new to the table too,
-        # and bulk_create returns the ids (RETURNING) on PostgreSQL and SQLite.
-        created = SearchTerm.objects.bulk_create(
-            [_new_term(self.index, text) for text in sorted(new)], batch_size=2000
-        )
-        self.term_ids.update((term.text, term.pk) for term in created)
+        new = sorted({t for _d, terms in per_document for t in terms if t not in self.term_ids})
+        if new and self.postgres:
+            self.term_ids.update(zip(new, _next_term_ids(len(new)), strict=True))
+        elif new:
+            # The index was emptied in this transaction: every new word is new to the table
+            # too, and bulk_create returns the ids (RETURNING).
+            created = SearchTerm.objects.bulk_create(
+                [_new_term(self.index, text) for text in new], batch_size=2000
+            )
+            self.term_ids.update((term.text, term.pk) for term in created)
         rows = []
         for doc_id, terms in per_document:
             for text, weight in terms.items():
                 term_id = self.term_ids[text]
                 self.df[term_id] += 1
-                rows.append((self.index, term_id, doc_id, weight))
-        _insert_postings(rows)
+                rows.append((term_id, doc_id, weight))
+        if self.postgres:
+            _copy(_REBUILD_TABLE, ("term_id", "doc_id", "weight"), rows)
+        else:
+            SearchPosting.objects.bulk_create(
+                (
+                    SearchPosting(index=self.index, term_id=t, doc_id=d, weight=w)
+                    for t, d, w in rows
+                ),
+                batch_size=2000,
+            )
         self.documents += len(documents)
 
     def finish(self) -> None:
+        if self.postgres:
+            self._finish_postgres()
+            return
         by_df: dict[int, list[int]] = defaultdict(list)
         for term_id, count in self.df.items():
             by_df[count].append(term_id)
         for count, ids in by_df.items():
             for start in range(0, len(ids), 5000):
                 SearchTerm.objects.filter(id__in=ids[start : start + 5000]).update(df=count)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {SearchTerm._meta.db_table}")
-                cursor.execute(f"ANALYZE {SearchPosting._meta.db_table}")
 
-
-def _insert_postings(rows: list[tuple[str, int, int, float]]) -> None:
-    if connection.vendor == "postgresql":
-        table = SearchPosting._meta.db_table
+    def _finish_postgres(self) -> None:
+        columns = ("id", "index", "text", "length", "stem_de", "stem_en", "cologne")
+        columns += ("metaphone", "metaphone_alt", "df")
+        _copy(
+            SearchTerm._meta.db_table,
+            columns,
+            (
+                _term_row(self.index, text, term_id, self.df[term_id])
+                for text, term_id in self.term_ids.items()
+            ),
+        )
+        terms, postings = SearchTerm._meta.db_table, SearchPosting._meta.db_table
         with connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg 3 cursor: COPY is ten times faster than INSERT
-            with raw.copy(f"COPY {table} (index, term_id, doc_id, weight) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    SearchPosting.objects.bulk_create(
-        (SearchPosting(index=i, term_id=t, doc_id=d, weight=w) for i, t, d, w in rows),
-        batch_size=2000,
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(
+                f'INSERT INTO {postings} ("index", term_id, doc_id, weight) '  # noqa: S608
+                f"SELECT %s, term_id, doc_id, weight FROM {_REBUILD_TABLE} "
+                "ORDER BY term_id, doc_id",
+                [self.index],
+            )
+            cursor.execute(f"DROP TABLE {_REBUILD_TABLE}")
+            cursor.execute(f"ANALYZE {terms}")
+            cursor.execute(f"ANALYZE {postings}")
+
+
+_REBUILD_TABLE = "knowledge_rebuild_postings"
+
+
+def _next_term_ids(count: int) -> list[int]:
+    """Ids for new vocabulary words from SearchTerm's own sequence (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [SearchTerm._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _term_row(index: str, text: str, term_id: int, df: int) -> tuple[Any, ...]:
+    forms = term_forms(text)
+    return (
+        term_id,
+        index,
+        text,
+        len(text),
+        forms.stem_de[:100],
+        forms.stem_en[:100],
+        forms.cologne,
+        forms.metaphone,
+        forms.metaphone_alt,
+        df,
     )
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY rows into a table (PostgreSQL): ten times faster than INSERT."""
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 # -- searching ------------------------------------------------------------------------------
@@ -274,6 +347,10 @@ def _has_trigram_index() -> bool:
             cached = cursor.fetchone() is not None
         cache.set(key, cached, 600)
     return bool(cached)
+
+
+# The condition of the partial prefix and trigram indexes (migration 0004), word for word.
+_WORDS_ONLY = "text !~ '^[0-9]+$'"
 
 
 def _fuzzy_distance(length: int) -> int:
@@ -341,15 +418,21 @@ def _vocabulary(
         any_of("metaphone_alt", metaphones)
     else:
         trigram = _has_trigram_index()
+        # On PostgreSQL the prefix and trigram indexes leave out the words of only digits
+        # (customer numbers, postcodes): a query word with a letter never matches them.
+        words = f" AND {_WORDS_ONLY}" if connection.vendor == "postgresql" else ""
         for token in tokens:
             if token.prefix:
-                branches.append(("text LIKE %s", [token.text + "%"]))
+                branches.append((f"text LIKE %s{words}", [token.text + "%"]))
             if token.fuzzy:
                 spread = _fuzzy_distance(len(token.text))
                 bounds = [len(token.text) - spread, len(token.text) + spread]
                 if trigram:
                     branches.append(
-                        ("text %% %s AND length BETWEEN %s AND %s", [token.text, *bounds])
+                        (
+                            f"text %% %s AND length BETWEEN %s AND %s{words}",
+                            [token.text, *bounds],
+                        )
                     )
                 else:
                     branches.append(("length BETWEEN %s AND %s", bounds))
@@ -404,6 +487,59 @@ def _level(token: _QueryToken, row: tuple) -> float:
     return best
 
 
+class _Rows:
+    """Vocabulary rows looked up by text, stem and sound: a query word is compared (by
+    _level) only with the rows it can match at all, not with every row the query found."""
+
+    def __init__(self, rows: Sequence[tuple]) -> None:
+        self.rows = list(rows)
+        self.by_key: dict[str, list[int]] = defaultdict(list)
+        for position, row in enumerate(self.rows):
+            _id, text, stem_de, stem_en, cologne, metaphone, metaphone_alt, _df = row
+            keys = {f"t:{text}", f"d:{stem_de}", f"e:{stem_en}"}
+            if len(cologne) >= 2:
+                keys.add(f"k:{cologne}")
+            keys.update(f"m:{code}" for code in (metaphone, metaphone_alt) if code)
+            for key in keys:
+                self.by_key[key].append(position)
+        self.sorted_texts = sorted((row[1], position) for position, row in enumerate(self.rows))
+        self.texts = [row[1] for row in self.rows]
+
+    def levels(self, token: _QueryToken) -> dict[int, float]:
+        """Term id -> level (> 0) of the rows that match the query word."""
+        candidates: set[int] = set()
+        for alt in token.alternatives:
+            forms = alt.forms
+            keys = [f"t:{forms.text}", *forms.phonetic]
+            if alt.allow_stem and len(forms.text) >= 3:
+                keys += [f"d:{forms.stem_de}", f"e:{forms.stem_en}"]
+            for key in keys:
+                candidates.update(self.by_key.get(key, ()))
+            if token.fuzzy and alt.factor == 1.0:
+                allowed = _fuzzy_distance(len(forms.text))
+                for _text, _distance, position in process.extract(
+                    forms.text,
+                    self.texts,
+                    scorer=OSA.distance,
+                    score_cutoff=allowed,
+                    limit=None,
+                ):
+                    candidates.add(position)
+        if token.prefix:
+            start = bisect.bisect_left(self.sorted_texts, (token.text,))
+            for text, position in self.sorted_texts[start:]:
+                if not text.startswith(token.text):
+                    break
+                candidates.add(position)
+        result = {}
+        for position in candidates:
+            row = self.rows[position]
+            level = _level(token, row)
+            if level > 0:
+                result[row[0]] = level
+        return result
+
+
 def search(
     index: str,
     *,
@@ -427,15 +563,17 @@ def search(
     tokens = _query_tokens(words, synonyms, prefix_all)
     rows = _vocabulary(index, tokens, identifiers, fuzzy=False)
     # Prefixes and typos only for the words that the vocabulary has no exact or stem match for.
+    found = _Rows(rows)
     unmatched = [
         token
         for token in tokens
         if (token.prefix or token.fuzzy)
-        and not any(_level(token, row) >= STEM * SYNONYM_FACTOR for row in rows)
+        and not any(level >= STEM * SYNONYM_FACTOR for level in found.levels(token).values())
     ]
     if unmatched:
         seen = {row[0] for row in rows}
         rows += [r for r in _vocabulary(index, unmatched, (), fuzzy=True) if r[0] not in seen]
+        found = _Rows(rows)
     # Per query word (and one pseudo-word for the identifiers): term id -> level.
     matches: list[dict[int, float]] = []
     token_df: list[int] = []
@@ -445,7 +583,7 @@ def search(
         texts[row[0]] = row[1]
         dfs[row[0]] = row[7]
     for token in tokens:
-        levels = {row[0]: level for row in rows if (level := _level(token, row)) > 0}
+        levels = found.levels(token)
         if any(level >= STEM * SYNONYM_FACTOR for level in levels.values()):
             levels = {t: lv for t, lv in levels.items() if lv > FUZZY}
         ranked = sorted(levels, key=lambda t: (-levels[t], -dfs[t]))
@@ -462,28 +600,33 @@ def search(
     total = max(total, max(token_df, default=0), 1)
     idf = [math.log(1 + total / (1 + df)) + 0.1 for df in token_df]
     postings = _read_postings(index, matches, dfs, restrict)
-    scores: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(matches))
-    matched_terms: dict[int, set[str]] = defaultdict(set)
+    count = len(matches)
+    scores: dict[int, list[float]] = {}
     term_tokens: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for position, level_map in enumerate(matches):
         for term_id, level in level_map.items():
             term_tokens[term_id].append((position, level))
     for doc_id, term_id, weight in postings:
-        per_token = scores[doc_id]
+        per_token = scores.get(doc_id)
+        if per_token is None:
+            per_token = scores[doc_id] = [0.0] * count
         for position, level in term_tokens[term_id]:
             value = level * weight
             if value > per_token[position]:
                 per_token[position] = value
-        matched_terms[doc_id].add(texts[term_id])
-    hits = []
-    count = len(matches)
+    ranked = []
     for doc_id, per_token in scores.items():
         matched = sum(1 for value in per_token if value > 0)
-        score = sum(value * idf[i] for i, value in enumerate(per_token))
-        score *= 1 + matched / count
-        hits.append(Hit(doc_id, score, matched, matched_terms[doc_id]))
-    hits.sort(key=lambda hit: (-hit.score, hit.doc_id))
-    hits = hits[:limit]
+        score = sum(value * weight for value, weight in zip(per_token, idf, strict=True))
+        ranked.append((score * (1 + matched / count), doc_id, matched))
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    # The matched words (for highlighting) only of the documents shown.
+    hits = [Hit(doc_id, score, matched) for score, doc_id, matched in ranked[:limit]]
+    by_doc = {hit.doc_id: hit for hit in hits}
+    for doc_id, term_id, _weight in postings:
+        hit = by_doc.get(doc_id)
+        if hit is not None:
+            hit.matched_terms.add(texts[term_id])
     used = set().union(*(hit.matched_terms for hit in hits)) if hits else set()
     return SearchResult(hits=hits, tokens=list(words), matched_terms=used)
 
@@ -500,54 +643,99 @@ def _read_postings(
     frequent = [
         m for m, size in zip(matches, sizes, strict=True) if m and size > FULL_READ_POSTINGS
     ]
-    base = SearchPosting.objects.filter(index=index)
-    if restrict is not None:
-        base = base.filter(doc_id__in=restrict)
+    postings_of = _Postings(index, restrict)
     postings: list[tuple[int, int, float]] = []
     if rare:
-        rare_terms = sorted({t for m in rare for t in m})
-        postings = list(
-            base.filter(term_id__in=rare_terms).values_list("doc_id", "term_id", "weight")
-        )
+        postings = postings_of.read(sorted({t for m in rare for t in m}))
         candidates = _best_candidates(postings, rare)
     elif frequent:
-        candidates = _frequent_candidates(base, frequent)
+        candidates = _frequent_candidates(postings_of, frequent)
     else:
         return []
     if frequent and candidates:
         frequent_terms = sorted({t for m in frequent for t in m})
-        postings.extend(
-            base.filter(term_id__in=frequent_terms, doc_id__in=candidates).values_list(
-                "doc_id", "term_id", "weight"
-            )
-        )
+        postings.extend(postings_of.read(frequent_terms, sorted(candidates)))
     return postings
+
+
+class _Postings:
+    """Reads postings: on PostgreSQL with the ids as two array parameters (one statement
+    whatever the number of ids), elsewhere (and for a restricting queryset) with the ORM."""
+
+    def __init__(self, index: str, restrict: QuerySet[Any] | None) -> None:
+        self.raw = connection.vendor == "postgresql" and restrict is None
+        self.index = index if index.isidentifier() else ""
+        self.base = SearchPosting.objects.filter(index=index)
+        if restrict is not None:
+            self.base = self.base.filter(doc_id__in=restrict)
+
+    def _sql(self, columns: str, doc_ids: Sequence[int] | None) -> str:
+        # Only the table name is put into the text; the ids are parameters.
+        # The index name is a literal: the (index, doc_id) B-tree needs it to be used at all.
+        sql = (
+            f"SELECT {columns} FROM {SearchPosting._meta.db_table} "  # noqa: S608
+            f"WHERE \"index\" = '{self.index}' AND term_id = ANY(%s)"
+        )
+        return sql + (" AND doc_id = ANY(%s)" if doc_ids is not None else "")
+
+    def read(
+        self, term_ids: Sequence[int], doc_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, int, float]]:
+        if self.raw:
+            params: list[Any] = [list(term_ids)]
+            if doc_ids is not None:
+                params.append(list(doc_ids))
+            with connection.cursor() as cursor:
+                cursor.execute(self._sql("doc_id, term_id, weight", doc_ids), params)
+                return list(cursor.fetchall())
+        queryset = self.base.filter(term_id__in=term_ids)
+        if doc_ids is not None:
+            queryset = queryset.filter(doc_id__in=doc_ids)
+        return list(queryset.values_list("doc_id", "term_id", "weight"))
+
+    def docs_with_all(self, groups: Sequence[Sequence[int]], limit: int) -> list[int]:
+        """Documents that have a word of every group (at most `limit`)."""
+        if self.raw:
+            sql = " INTERSECT ".join(f"({self._sql('doc_id', None)})" for _group in groups)
+            with connection.cursor() as cursor:
+                cursor.execute(f"{sql} LIMIT %s", [*(list(g) for g in groups), limit])
+                return [row[0] for row in cursor.fetchall()]
+        sets = [
+            self.base.filter(term_id__in=group).values_list("doc_id", flat=True) for group in groups
+        ]
+        return list(sets[0].intersection(*sets[1:])[:limit])
+
+    def docs_with_any(self, term_ids: Sequence[int], limit: int) -> list[int]:
+        if self.raw:
+            with connection.cursor() as cursor:
+                cursor.execute(f"{self._sql('doc_id', None)} LIMIT %s", [list(term_ids), limit])
+                return [row[0] for row in cursor.fetchall()]
+        return list(self.base.filter(term_id__in=term_ids).values_list("doc_id", flat=True)[:limit])
 
 
 def _best_candidates(
     postings: list[tuple[int, int, float]], rare: list[dict[int, float]]
 ) -> list[int]:
     """The documents the rare words match best (all of them when they are few)."""
+    best_level: dict[int, float] = {}
+    for level_map in rare:
+        for term_id, level in level_map.items():
+            if level > best_level.get(term_id, 0.0):
+                best_level[term_id] = level
     docs: dict[int, float] = defaultdict(float)
     for doc_id, term_id, weight in postings:
-        docs[doc_id] += max((m.get(term_id, 0.0) for m in rare), default=0.0) * weight
+        docs[doc_id] += best_level.get(term_id, 0.0) * weight
     if len(docs) <= MAX_CANDIDATES:
         return list(docs)
     return sorted(docs, key=lambda d: -docs[d])[:MAX_CANDIDATES]
 
 
-def _frequent_candidates(base: QuerySet[Any], frequent: list[dict[int, float]]) -> list[int]:
+def _frequent_candidates(postings_of: _Postings, frequent: list[dict[int, float]]) -> list[int]:
     """Only frequent words: documents that have all of them, else some with the best match."""
     strongest = [{t for t, lv in m.items() if lv >= max(m.values()) - 0.01} for m in frequent]
     if len(strongest) > 1:
-        sets = [
-            base.filter(term_id__in=sorted(terms)).values_list("doc_id", flat=True)
-            for terms in strongest
-        ]
-        both = list(sets[0].intersection(*sets[1:])[:MAX_CANDIDATES])
+        both = postings_of.docs_with_all([sorted(terms) for terms in strongest], MAX_CANDIDATES)
         if both:
             return both
     smallest = min(strongest, key=len)
-    return list(
-        base.filter(term_id__in=sorted(smallest)).values_list("doc_id", flat=True)[:MAX_CANDIDATES]
-    )
+    return postings_of.docs_with_any(sorted(smallest), MAX_CANDIDATES)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +19,7 @@ from icenter.errors import DomainError
 from icenter.workflow import transition_check
 from telephony.cti.base import CtiError, get_adapter
 from telephony.models import Agent, AgentStateChange, NotReadyReason
+from telephony.rows import rows_save
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +72,21 @@ def agent_set_state(
             # A second "ready" (a double click, or one racing a call offered to the agent)
             # would give the busy agent a second call; the phone line takes one at a time.
             raise DomainError(_("A call is ringing or running: you become ready after it."))
-        agent_transition(locked, state, reason=reason, at=at)
+        # Written with the offer, if becoming ready hands the agent a call: one agent update.
+        agent_transition(locked, state, reason=reason, at=at, save=False)
         if state == Agent.State.READY:
             from telephony.services.work_items import dispatch_to_agent
 
             dispatch_to_agent(locked)
-    agent.refresh_from_db()
+        agent_state_save(locked)
+    _copy_fields(locked, agent)
     return agent
+
+
+def _copy_fields(source: Agent, target: Agent) -> None:
+    """What `refresh_from_db` would read right after the commit, without reading it."""
+    for model_field in Agent._meta.concrete_fields:
+        setattr(target, model_field.attname, getattr(source, model_field.attname))
 
 
 def agent_force_state(*, agent: Agent, state: str, by: Any) -> Agent:
@@ -92,6 +104,22 @@ def agent_force_state(*, agent: Agent, state: str, by: Any) -> Agent:
     return agent_set_state(agent=agent, state=state, reason="supervisor")
 
 
+STATE_FIELDS = ("state", "state_since", "state_reason", "wrap_up_until")
+
+
+@dataclass
+class _Unsaved:
+    """State changes of a locked agent not written yet, and the agent fields they touched."""
+
+    changes: list[AgentStateChange] = field(default_factory=list)
+    fields: set[str] = field(default_factory=set)
+
+
+def _unsaved(agent: Agent) -> _Unsaved:
+    unsaved: _Unsaved = agent.__dict__.setdefault("_unsaved_state", _Unsaved())
+    return unsaved
+
+
 def agent_transition(
     agent: Agent,
     state: str,
@@ -100,19 +128,28 @@ def agent_transition(
     at: datetime | None = None,
     notify: bool = True,
     wrap_up_seconds: int | None = None,
+    fields: Iterable[str] = (),
+    save: bool = True,
 ) -> None:
     """Change the state of a locked agent and record it.
 
-    `notify=False` when the caller pushes a covering event itself.
+    `notify=False` when the caller pushes a covering event itself. `fields`: other agent fields
+    the caller changed, written together with the state. `save=False` keeps the change (and
+    the history row) in memory until the next transition that saves or `agent_state_save`, so
+    that a routing decision (ready, then ringing) writes the agent row once.
     """
     if state not in Agent.State.values:
         raise DomainError(_("Unknown agent state “%(state)s”.") % {"state": state})
+    unsaved = _unsaved(agent)
+    unsaved.fields.update(fields)
     if state == agent.state:
         if reason != agent.state_reason:
             agent.state_reason = reason
-            agent.save(update_fields=["state_reason"])
+            unsaved.fields.add("state_reason")
             if notify:
                 push.publish(kind="agent.state", id=agent.pk, groups=[agent.group_name])
+        if save:
+            agent_state_save(agent)
         return
     transition_check(
         transitions=Agent.TRANSITIONS,
@@ -122,9 +159,12 @@ def agent_transition(
         message=_("An agent cannot go from “%(old)s” to “%(new)s”."),
     )
     when = at or timezone.now()
-    AgentStateChange.objects.create(
-        agent=agent, state=state, previous_state=agent.state, reason=reason, at=when
+    unsaved.changes.append(
+        AgentStateChange(
+            agent=agent, state=state, previous_state=agent.state, reason=reason, at=when
+        )
     )
+    unsaved.fields.update(STATE_FIELDS)
     agent.state = state
     agent.state_since = when
     agent.state_reason = reason
@@ -133,7 +173,8 @@ def agent_transition(
         if state == Agent.State.WRAP_UP
         else None
     )
-    agent.save(update_fields=["state", "state_since", "state_reason", "wrap_up_until"])
+    if save:
+        agent_state_save(agent)
     extension = agent.extension
 
     def tell_pbx() -> None:
@@ -145,6 +186,19 @@ def agent_transition(
     transaction.on_commit(tell_pbx)
     groups = [agent.group_name, push.SUPERVISORS]
     push.publish(kind="agent.state", id=agent.pk, groups=groups if notify else [push.SUPERVISORS])
+
+
+def agent_state_save(agent: Agent, *, rows: Sequence[tuple[Model, Sequence[str]]] = ()) -> None:
+    """Write what `agent_transition(save=False)` kept: the history rows and the agent row once.
+
+    `rows`: other rows of the same step as (instance, changed fields), written with them —
+    one round trip on PostgreSQL (`telephony.rows`).
+    """
+    unsaved = agent.__dict__.pop("_unsaved_state", None) or _Unsaved()
+    updates = list(rows)
+    if unsaved.fields:
+        updates.append((agent, sorted(unsaved.fields)))
+    rows_save(updates=updates, inserts=unsaved.changes)
 
 
 def agent_login(*, user: Any) -> Agent | None:
@@ -184,9 +238,10 @@ def agent_wrap_up_expire(*, now: datetime | None = None) -> int:
             )
             if agent is None:
                 continue
-            agent_transition(agent, Agent.State.READY, reason="")
+            agent_transition(agent, Agent.State.READY, reason="", save=False)
             from telephony.services.work_items import dispatch_to_agent
 
             dispatch_to_agent(agent)
+            agent_state_save(agent)
             done += 1
     return done

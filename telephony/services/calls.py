@@ -24,7 +24,7 @@ from icenter.workflow import transition_check
 from telephony import routing, webhooks
 from telephony.cti.base import CallEvent, CtiAdapter, CtiError, get_adapter
 from telephony.models import Agent, Call, CallEventRecord, Queue, WorkItem
-from telephony.services.agents import agent_transition
+from telephony.services.agents import agent_state_save, agent_transition
 from telephony.services.work_items import (
     DEFAULT_RING_SECONDS,
     DEFAULT_VIP_WAIT_SECONDS,
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 LIVE_AGENT_CALL = (Call.Status.RINGING, Call.Status.TALKING, Call.Status.HELD)
 
 
-def call_transition(call: Call, status: str) -> None:
+def call_transition(call: Call, status: str, *, save: bool = True) -> None:
     transition_check(
         transitions=Call.TRANSITIONS,
         choices=Call.Status,
@@ -52,7 +52,8 @@ def call_transition(call: Call, status: str) -> None:
         message=_("A call cannot go from “%(old)s” to “%(new)s”."),
     )
     call.status = status
-    call.save(update_fields=["status"])
+    if save:
+        call.save(update_fields=["status"])
 
 
 def _locked_agent(agent_id: int) -> Agent:
@@ -289,14 +290,14 @@ def _handle_answered(event: CallEvent, call: Call | None) -> tuple[Call | None, 
         return None, "answered event for an unknown call"
     if call.status != Call.Status.RINGING or call.agent_id is None:
         return None, f"answered event for a call that is {call.status}"
-    call_transition(call, Call.Status.TALKING)
+    call_transition(call, Call.Status.TALKING, save=False)
     call.answered_at = event.at
-    call.save(update_fields=["answered_at"])
+    call.save(update_fields=["status", "answered_at"])
     item = _item_of(call)
     if item is not None and item.status == WorkItem.Status.OFFERED:
-        item_transition(item, WorkItem.Status.ACCEPTED)
+        item_transition(item, WorkItem.Status.ACCEPTED, save=False)
         item.accepted_at = event.at
-        item.save(update_fields=["accepted_at"])
+        item.save(update_fields=["status", "accepted_at"])
     agent = _locked_agent(call.agent_id)
     agent_transition(agent, Agent.State.TALKING, at=event.at, notify=False)
     _open_default_script(item, agent, call)
@@ -453,10 +454,10 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
     agent is ready again and gets the next waiting item.
     """
     was = call.status
-    call_transition(call, Call.Status.ENDED)
+    call_transition(call, Call.Status.ENDED, save=False)
     call.ended_at = max(at, call.offered_at)
     call.end_reason = reason[:200]
-    call.save(update_fields=["ended_at", "end_reason"])
+    call.save(update_fields=["status", "ended_at", "end_reason"])
     answered = call.answered_at is not None
     account_services.interaction_end(
         interaction=call.interaction,
@@ -465,9 +466,11 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
     )
     item = _item_of(call)
     if item is not None and item.is_live:
-        item_transition(item, WorkItem.Status.DONE if answered else WorkItem.Status.CANCELLED)
+        item_transition(
+            item, WorkItem.Status.DONE if answered else WorkItem.Status.CANCELLED, save=False
+        )
         item.finished_at = call.ended_at
-        item.save(update_fields=["finished_at"])
+        item.save(update_fields=["status", "finished_at"])
         publish_queue_change(item)
     if call.agent_id is None or not release_agent:
         return
@@ -491,10 +494,12 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
                 wrap_up_seconds=wrap_up_seconds_for(item),
             )
     elif was == Call.Status.RINGING and agent.state == Agent.State.RINGING:
-        agent_transition(agent, Agent.State.READY, reason="", notify=False)
         agent.current_interaction = None
-        agent.save(update_fields=["current_interaction"])
+        agent_transition(
+            agent, Agent.State.READY, notify=False, fields=["current_interaction"], save=False
+        )
         dispatch_to_agent(agent)
+        agent_state_save(agent)
     push.publish(kind="call.ended", id=call.pk, groups=[agent.group_name])
 
 

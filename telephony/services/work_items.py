@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from icenter.workflow import transition_check
 from telephony import routing
 from telephony.cti.base import CtiError, get_adapter
 from telephony.models import Agent, AgentGroup, Call, Queue, WorkItem, WrapUpCode
-from telephony.services.agents import agent_transition
+from telephony.services.agents import agent_state_save, agent_transition
 
 logger = logging.getLogger(__name__)
 
@@ -123,25 +124,37 @@ def route_item(item: WorkItem, *, deliver: bool) -> Agent | None:
 
 
 def offer_item(item: WorkItem, agent: Agent, *, deliver: bool) -> None:
-    """Give the item to the (locked) agent: their phone rings or the item appears on their desk."""
+    """Give the item to the (locked) agent: their phone rings or the item appears on their desk.
+
+    The rows it changes (item, call, interaction, agent and its state history) are written
+    together at the end: one round trip on PostgreSQL.
+    """
     now = timezone.now()
     item_transition(item, WorkItem.Status.OFFERED, save=False)
     item.agent = agent
     item.offered_at = now
-    item.save(update_fields=["status", "agent", "offered_at"])
+    rows: list[tuple[Model, list[str]]] = [(item, ["status", "agent", "offered_at"])]
     call = item.call
     if call is not None:
         from telephony.services.calls import call_transition
 
-        call_transition(call, Call.Status.RINGING)
+        call_transition(call, Call.Status.RINGING, save=False)
         call.agent = agent
-        call.save(update_fields=["agent"])
-        interaction = call.interaction
+        rows.append((call, ["status", "agent"]))
+        # The caller's copy of the interaction, if it holds one, stays true.
+        cached = Call.interaction.field.is_cached(call)
+        interaction = call.interaction if cached else Interaction(pk=call.interaction_id)
         interaction.agent_id = agent.user_id
-        interaction.save(update_fields=["agent"])
-        agent_transition(agent, Agent.State.RINGING, reason=call.queue, notify=False)
-        agent.current_interaction = interaction
-        agent.save(update_fields=["current_interaction"])
+        rows.append((interaction, ["agent"]))
+        agent.current_interaction_id = call.interaction_id
+        agent_transition(
+            agent,
+            Agent.State.RINGING,
+            reason=call.queue,
+            notify=False,
+            fields=["current_interaction"],
+            save=False,
+        )
         push.publish(kind="call.offered", id=call.pk, groups=[agent.group_name])
         if deliver:
             call_id, extension = call.call_id, agent.extension
@@ -154,22 +167,28 @@ def offer_item(item: WorkItem, agent: Agent, *, deliver: bool) -> None:
 
             transaction.on_commit(ring)
     elif item.channel == WorkItem.Channel.CALLBACK:
-        interaction = item.interaction or account_services.interaction_start(
-            channel=Interaction.Channel.CALLBACK,
-            direction=Interaction.Direction.OUTBOUND,
-            started_at=now,
-            account=item.account,
-            address=item.number,
-        )
         if item.interaction_id is None:
-            item.interaction = interaction
-            item.save(update_fields=["interaction"])
-        agent_transition(agent, Agent.State.RINGING, reason="callback", notify=False)
-        agent.current_interaction = interaction
-        agent.save(update_fields=["current_interaction"])
+            item.interaction = account_services.interaction_start(
+                channel=Interaction.Channel.CALLBACK,
+                direction=Interaction.Direction.OUTBOUND,
+                started_at=now,
+                account=item.account,
+                address=item.number,
+            )
+            rows[0][1].append("interaction")
+        agent.current_interaction_id = item.interaction_id
+        agent_transition(
+            agent,
+            Agent.State.RINGING,
+            reason="callback",
+            notify=False,
+            fields=["current_interaction"],
+            save=False,
+        )
         push.publish(kind="work_item.offered", id=item.pk, groups=[agent.group_name])
     else:
         push.publish(kind="work_item.offered", id=item.pk, groups=[agent.group_name])
+    agent_state_save(agent, rows=rows)
     publish_queue_change(item)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from scripting.demo import CROSS_SELL, SURVEY, demo_scripts_seed
 from scripting.interchange import FORMAT, FORMAT_VERSION, script_import
+from scripting.selectors import _PUBLISHED_FLOWS
 from scripting.services import script_version_publish
 
 
@@ -31,6 +32,14 @@ def publish(steps: list[dict[str, Any]], **kwargs: Any) -> Any:
     version, problems = script_import(text=script_doc(steps, **kwargs))
     assert problems == [], problems
     return script_version_publish(version=version)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flow_cache() -> Any:
+    """Published flows are cached per process by version id; each test starts without them."""
+    _PUBLISHED_FLOWS.clear()
+    yield
+    _PUBLISHED_FLOWS.clear()
 
 
 @pytest.fixture
