@@ -327,13 +327,12 @@ def _ticket_for(user: Any, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _trail(ticket: Ticket, *, user: Any, field: str, old: str = "", new: str = "") -> None:
+def _trail(ticket: Ticket, *, user: Any, action: str, old: str = "", new: str = "") -> None:
     """One row in the ticket's audit trail, as accounts.services.tickets writes them."""
     TicketChange.objects.create(
         ticket=ticket,
         actor=user,
-        action=TicketChange.Action.CHANGED,
-        field=field,
+        action=action,
         old_value=old,
         new_value=new,
         at=timezone.now(),
@@ -385,7 +384,7 @@ def solution_link_to_ticket(
             % {"title": solution.title, "number": ticket.number},
             field="solution",
         ) from None
-    _trail(ticket, user=user, field="solution", new=_label(solution))
+    _trail(ticket, user=user, action=TicketChange.Action.SOLUTION_LINKED, new=_label(solution))
     return link
 
 
@@ -406,7 +405,7 @@ def solution_unlink_from_ticket(*, solution: Solution, ticket_id: int, user: Any
             usage_count=F("usage_count") - 1
         )
     link.delete()
-    _trail(ticket, user=user, field="solution", old=_label(solution))
+    _trail(ticket, user=user, action=TicketChange.Action.SOLUTION_UNLINKED, old=_label(solution))
 
 
 def _paragraphs(text: str) -> str:
@@ -508,7 +507,7 @@ def solution_propose_from_ticket(
     _trail(
         ticket,
         user=user,
-        field="solution proposal",
+        action=TicketChange.Action.SOLUTION_PROPOSED,
         new=_("Draft for review: %(label)s") % {"label": _label(solution)},
     )
     return solution

@@ -485,6 +485,9 @@ class TicketChange(models.Model):
         SLA_MISSING = "sla_missing", _("No SLA due dates")
         SLA_PAUSED = "sla_paused", _("SLA clock paused")
         SLA_RESUMED = "sla_resumed", _("SLA clock resumed, due dates moved")
+        SOLUTION_LINKED = "solution_linked", _("Knowledge solution linked")
+        SOLUTION_UNLINKED = "solution_unlinked", _("Knowledge solution unlinked")
+        SOLUTION_PROPOSED = "solution_proposed", _("Proposed as a knowledge solution")
         APPOINTMENT = "appointment", _("Appointment")
 
     ticket = models.ForeignKey(

@@ -35,7 +35,11 @@ def ticket(db):
 
 
 def _trail(ticket: Ticket) -> list[TicketChange]:
-    return list(TicketChange.objects.filter(ticket=ticket, field="solution").order_by("id"))
+    return list(
+        TicketChange.objects.filter(
+            ticket=ticket, action__in=["solution_linked", "solution_unlinked"]
+        ).order_by("id")
+    )
 
 
 # -- service rules ------------------------------------------------------------------------------
@@ -53,6 +57,7 @@ def test_linking_counts_a_use_and_writes_the_ticket_trail(agent, knowledge_base,
     usage = SolutionUsage.objects.get(link=link)
     assert (usage.kind, usage.queue, usage.agent) == ("linked", "Technik", agent.user)
     (entry,) = _trail(ticket)
+    assert entry.get_action_display() == "Knowledge solution linked"
     assert entry.actor == agent.user
     assert entry.new_value == f"Router blinkt rot (#{solution.pk})"
     assert entry.old_value == ""

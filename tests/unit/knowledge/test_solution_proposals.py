@@ -60,7 +60,7 @@ def test_a_proposal_is_a_draft_with_its_ticket_problem_and_author(agent, resolve
 
 def test_the_proposal_is_written_to_the_ticket_trail(agent, resolved):
     solution = _propose(agent.user, resolved)
-    entry = TicketChange.objects.get(ticket=resolved, field="solution proposal")
+    entry = TicketChange.objects.get(ticket=resolved, action="solution_proposed")
     assert entry.actor == agent.user
     assert entry.new_value == f"Draft for review: WLAN-Kanal wechseln (#{solution.pk})"
 
