@@ -52,6 +52,22 @@
       evt.detail.shouldSwap = false;
     }
   });
+  // Nor may it blank the account the agent opened by hand (from the search, a ticket, a
+  // link): a push about the same contact that shows no account keeps header and workspace.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || (target.id !== "workspace" && target.id !== "account-header") || !fragment) {
+      return;
+    }
+    var incoming = fragment.id === target.id ? fragment
+      : (fragment.querySelector && fragment.querySelector("#" + target.id)) || fragment.firstElementChild;
+    if (!incoming || !incoming.dataset) { return; }
+    var current = target.dataset;
+    if (current.account && !incoming.dataset.account &&
+        (current.interaction || "") === (incoming.dataset.interaction || "")) {
+      evt.detail.shouldSwap = false;
+    }
+  });
   // The answer to a click and a push can cross: comm-info and toolbar carry the time of the
   // state they show, and an older one never replaces a newer one.
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {

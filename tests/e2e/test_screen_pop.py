@@ -199,3 +199,19 @@ def test_desk_reconnects_and_shows_call_that_popped_meanwhile(
     wait_for_live_desk(page, more_than=before, timeout=RECONNECT_TIMEOUT_MS)
     expect_pop(page, call_id)
     assert page.evaluate("window.__e2e.samePage") is True, "the desk reloaded, not reconnected"
+
+
+def test_an_account_opened_by_hand_stays_when_the_socket_syncs(
+    e2e_server: Server, e2e_page: Any
+) -> None:
+    """A full-page load of an account (from a bookmark, a ticket link) is followed by the
+    socket's sync, which knows no chosen account: header and workspace must keep it."""
+    page = e2e_page
+    log_in(page, e2e_server.base_url)
+    page.goto(f"{e2e_server.base_url}/desk/?account={e2e_server.seed.account_id}")
+    expect(page.locator("#account-header .ah-name")).to_have_text(ACCOUNT_NAME)
+    wait_for_live_desk(page)  # the sync after the socket connected has been applied
+    expect(page.locator("#account-header .ah-name")).to_have_text(ACCOUNT_NAME)
+    expect(page.locator("#workspace")).to_have_attribute(
+        "data-account", str(e2e_server.seed.account_id)
+    )
