@@ -115,6 +115,16 @@ def _main_addresses() -> Prefetch:  # type: ignore[type-arg]
     return Prefetch("addresses", queryset=Address.objects.order_by("kind", "id"))
 
 
+def account_get(*, account_id: int, user: Any) -> Account | None:
+    """The account alone (one query), for screens that show little more than its name; None
+    when it does not exist or the user may not see it (access per customer group)."""
+    return (
+        scoped(user, Account.objects.filter(pk=account_id), via="")
+        .select_related("customer_group")
+        .first()
+    )
+
+
 def account_get_for_desk(*, account_id: int, user: Any) -> Account | None:
     """An account with everything the desk's account view shows, in a fixed number of queries;
     None when it does not exist or the user may not see it (access per customer group)."""

@@ -1,21 +1,25 @@
 """Call-script runner latency with many concurrent runs, and validation time of a big script.
 
 Starts the real stack on 127.0.0.1 (a throwaway PostgreSQL cluster, or SQLite when no
-PostgreSQL is installed; one daphne process), gives each of N agents an open run of the
-demo satisfaction survey, and lets N simulated desks work concurrently: each renders its
-current step (GET, the htmx partial), thinks, saves an answer (POST), and goes back to
-answer again, so every request is real work on a real run. It measures:
+PostgreSQL is installed), gives each of N agents an open run of the demo satisfaction
+survey, and lets N simulated desks work concurrently: each renders its current step (GET,
+the htmx partial), thinks, saves an answer (POST), and goes back to answer again, so every
+request is real work on a real run. The load runs once per `--servers` count: one daphne
+process, then two daphne processes sharing one listening socket (production runs "any
+number behind a load balancer", README "Production"). It measures:
 
 - step render: GET /desk/scripts/runs/<id>/ until the whole response is read;
 - answer save: POST /desk/scripts/runs/<id>/answer/ (validation, the answer row, the run's
   path, the next step rendered) until the whole response is read;
+- the server processes' CPU time per request (Linux), and the load average, because the
+  latencies depend on how busy the machine is;
 - validation of a 500-step script with branches and conditions: in memory (flow_validate)
   and from the database (load the version's flow + validate), median and max of 20 runs.
 
 One JSON line per measurement goes to stdout (progress to stderr). See bench/README.md.
 
-    .venv/bin/python bench/scripting.py                      # 200 runs, 30 s
-    .venv/bin/python bench/scripting.py --runs 20 --duration 5
+    .venv/bin/python bench/scripting.py                      # 200 runs, 30 s, daphne x1 and x2
+    .venv/bin/python bench/scripting.py --runs 20 --duration 5 --servers 1
 """
 
 from __future__ import annotations

@@ -26,17 +26,14 @@ def runner_context(
     given: Any = None,
     message: str = "",
     user: Any = None,
-    answers: dict[str, tuple[Any, str]] | None = None,
 ) -> dict[str, Any]:
     """The current step of a run, rendered with its placeholders, answers and progress.
 
-    `user` is the agent working the run; `answers` (from run_answers) saves reading them
-    again when the caller has them.
+    `user` is the agent working the run (read with the request already).
     """
     flow = flow_for_version(version=run.version)
     step = flow.get(run.current_key)
-    if answers is None:
-        answers = run_answers(run=run, flow=flow)
+    answers = run_answers(run=run, flow=flow)
     context = run_context_for_step(run=run, answers=answers, needs=step_needs(step), agent=user)
     offers: list[Any] = []
     if step is not None and step.offer_list and run.is_active:

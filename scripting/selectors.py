@@ -205,24 +205,28 @@ def _agent_context(agent: Any) -> dict[str, Any]:
     return {"name": agent.get_full_name() or agent.get_username(), "first_name": agent.first_name}
 
 
-def run_answers(*, run: ScriptRun, flow: Flow) -> dict[str, tuple[Any, str]]:
-    """The run's answers on the way taken, by step key: (value, text).
+def run_answer_rows(*, run: ScriptRun, fresh: bool = False) -> dict[int, tuple[Any, str]]:
+    """Every answer of the run by step id: (value, text); one query per run object.
 
-    One query per run object: the rows are kept on it (script_run_answer updates them),
-    so saving an answer and showing the next step read them once.
+    The rows are kept on the run object, so that saving an answer (which updates them,
+    see script_run_answer) and showing the next step read them once; `fresh` reads again.
     """
     rows: dict[int, tuple[Any, str]] | None = getattr(run, "_answer_rows", None)
-    if rows is None:
+    if rows is None or fresh:
+        answers = RunAnswer.objects.filter(run_id=run.pk)
         rows = {
             step_id: (value, display)
-            for step_id, value, display in RunAnswer.objects.filter(run_id=run.pk).values_list(
-                "step_id", "value", "display"
-            )
+            for step_id, value, display in answers.values_list("step_id", "value", "display")
         }
         run._answer_rows = rows  # type: ignore[attr-defined]
+    return rows
+
+
+def run_answers(*, run: ScriptRun, flow: Flow) -> dict[str, tuple[Any, str]]:
+    """The run's answers on the way taken, by step key: (value, text)."""
     on_path = set(run.path)
     answers: dict[str, tuple[Any, str]] = {}
-    for step_id, answer in rows.items():
+    for step_id, answer in run_answer_rows(run=run).items():
         step = flow.get_by_id(step_id)
         # Answers of steps the run left by going back and choosing another way do not count.
         if step is not None and step.key in on_path:

@@ -28,6 +28,7 @@ from scripting.placeholders import step_needs
 from scripting.selectors import (
     flow_for_version,
     offer_list_codes,
+    run_answer_rows,
     run_answers,
     run_context,
     run_context_for_step,
@@ -342,14 +343,10 @@ def script_run_answer(
     if step.is_end:
         raise DomainError(_("This is the last step: finish the script."))
     parsed = answer_parse(step, answer)
-    # Read under the lock; the rows kept on the run are updated below along with the table.
-    run.__dict__.pop("_answer_rows", None)
-    answers = run_answers(run=run, flow=flow)
-    rows: dict[int, Any] = run._answer_rows  # type: ignore[attr-defined]
+    rows = run_answer_rows(run=run, fresh=True)  # read under the lock, kept up to date below
     if step.is_question:
         if parsed.value is None:
             RunAnswer.objects.filter(run_id=run.pk, step_id=step.id or 0).delete()
-            answers.pop(step.key, None)
             rows.pop(step.id or 0, None)
         else:
             # One statement whether the agent answers for the first time or changes it.
@@ -366,10 +363,12 @@ def script_run_answer(
                 unique_fields=["run", "step"],
                 update_fields=["value", "display", "answered_at"],
             )
-            answers[step.key] = (parsed.value, parsed.display)
             rows[step.id or 0] = (parsed.value, parsed.display)
     context = run_context_for_step(
-        run=run, answers=answers, needs=step_needs(step, for_answer=True), agent=user
+        run=run,
+        answers=run_answers(run=run, flow=flow),
+        needs=step_needs(step, for_answer=True),
+        agent=user,
     )
     target = next_key(step, context)
     if target is None or flow.get(target) is None:

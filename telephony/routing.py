@@ -83,22 +83,11 @@ def queue_requirements(*, queue: Queue | None) -> QueueRequirements:
 def queue_ids_for_agent(*, agent: Agent) -> list[int]:
     """Queues this agent is qualified for: member of a serving group and every skill high enough.
 
-    One query: it runs in every routing decision for a ready agent.
+    One query, the same condition the routing pick uses (`_QUALIFIED_QUEUES`).
     """
-    skill_missing = QueueSkill.objects.filter(queue=OuterRef("pk")).exclude(
-        Exists(
-            AgentSkill.objects.filter(
-                agent=agent, skill=OuterRef("skill"), level__gte=OuterRef("min_level")
-            )
-        )
-    )
-    serving = Queue.agent_groups.through.objects.filter(queue_id=OuterRef("pk"))
-    return list(
-        Queue.objects.filter(is_active=True)
-        .exclude(Exists(skill_missing))
-        .filter(~Exists(serving) | Exists(serving.filter(agentgroup__members=agent)))
-        .values_list("pk", flat=True)
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_QUALIFIED_QUEUES.format(**_tables()), {"agent": agent.pk, "true": True})
+        return [row[0] for row in cursor.fetchall()]
 
 
 # -- agent for a work item ------------------------------------------------------------------
@@ -207,10 +196,9 @@ def item_pick_for_agent(*, agent: Agent, at: datetime | None = None) -> WorkItem
     now = at or timezone.now()
     passed: list[int] = []
     for _ in range(10):
-        item = _voice_item_pick(agent_id=agent.pk, now=now, passed=passed)
+        item, call = _voice_item_pick(agent_id=agent.pk, now=now, passed=passed)
         if item is None or item.call_id is None:
             return item
-        call = locked(Call.objects.filter(pk=item.call_id)).first()
         if call is not None:
             item.call = call
             return item
@@ -269,6 +257,15 @@ _ITEM_BRANCH = """
     LIMIT 1 {lock}
 """
 
+_ITEM_WITH_CALL = """
+    WITH picked AS ({picked}),
+    free_call AS (
+      SELECT {call_select} FROM {call_table} c JOIN picked ON c.id = picked.call_id {call_lock}
+    )
+    SELECT {item_columns}, {call_columns}
+    FROM picked LEFT JOIN free_call ON free_call.id = picked.call_id
+"""
+
 _QUALIFIED_AGENT = """
     NOT EXISTS (
       SELECT 1 FROM {queueskill} qs
@@ -308,9 +305,13 @@ def _tables() -> dict[str, str]:
     }
 
 
-def _columns(model: type[Agent] | type[WorkItem], alias: str) -> tuple[list[str], str]:
+def _columns(model: type[Agent] | type[WorkItem] | type[Call], alias: str) -> tuple[list[str], str]:
     fields = model._meta.concrete_fields
     return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def _column_names(model: type[Agent] | type[WorkItem] | type[Call]) -> list[str]:
+    return [str(f.column) for f in model._meta.concrete_fields]
 
 
 def _first_found(branches: list[str]) -> str:
@@ -346,10 +347,23 @@ def _voice_item_sql(lock: str, passing: bool) -> tuple[list[str], str]:
         _ITEM_BRANCH.format(columns=columns, passed=passed, condition=condition, lock=lock, **t)
         for condition in conditions
     ]
-    return names, _first_found(branches)
+    call_names, call_columns = _columns(Call, "c")
+    # The picked item's call is locked in the same round trip, without waiting (NULL when
+    # another transaction holds it): only the picked item's call, never another.
+    sql = _ITEM_WITH_CALL.format(
+        picked=_first_found(branches),
+        item_columns=", ".join(f'picked."{column}"' for column in _column_names(WorkItem)),
+        call_columns=", ".join(f'free_call."{column}"' for column in _column_names(Call)),
+        call_select=call_columns,
+        call_table=Call._meta.db_table,
+        call_lock="FOR UPDATE OF c SKIP LOCKED" if lock else "",
+    )
+    return [*names, *call_names], sql
 
 
-def _voice_item_pick(*, agent_id: int, now: datetime, passed: list[int]) -> WorkItem | None:
+def _voice_item_pick(
+    *, agent_id: int, now: datetime, passed: list[int]
+) -> tuple[WorkItem | None, Call | None]:
     names, sql = _voice_item_sql(_lock_clause("w"), bool(passed))
     params: dict[str, Any] = {
         "queued": WorkItem.Status.QUEUED,
@@ -364,7 +378,13 @@ def _voice_item_pick(*, agent_id: int, now: datetime, passed: list[int]) -> Work
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return None if row is None else WorkItem.from_db(connection.alias, names, row)
+    if row is None:
+        return None, None
+    split = len(WorkItem._meta.concrete_fields)
+    item = WorkItem.from_db(connection.alias, names[:split], row[:split])
+    if row[split] is None:  # no call, or its call is busy
+        return item, None
+    return item, Call.from_db(connection.alias, names[split:], row[split:])
 
 
 @functools.cache

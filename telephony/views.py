@@ -104,6 +104,7 @@ def kamailio_route(request: HttpRequest) -> JsonResponse:
             "extension": decision.extension,
             "announcement": decision.announcement,
             "position": decision.position,
+            "media": decision.media,
             "call_id": question.call_id,
         }
     )

@@ -105,8 +105,26 @@ def agent_get_for_user(*, user: Any) -> Agent | None:
     return Agent.objects.filter(user=user).select_related("user").first()
 
 
-def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> DeskState | None:
-    """The agent's current contact with its account, or a chosen account when none is live."""
+# The workspace views an htmx answer renders alone that show the account's panels (the 360°
+# view); the others (history, search, …) show at most the account's name.
+ACCOUNT_PANEL_VIEWS = ("account",)
+
+
+def desk_state_for_agent(
+    *,
+    agent_id: int,
+    account_id: int | None = None,
+    workspace: str | None = None,
+    user: Any = None,
+) -> DeskState | None:
+    """The agent's current contact with its account, or a chosen account when none is live.
+
+    Without `workspace`, everything every desk panel shows. With it (the view an htmx answer
+    renders alone, e.g. "history"), only what that view shows: no toolbar, queue, SLA or
+    alert data, and the account's panels only for the 360° view. `user`: the agent's user
+    object when the caller has it (the request's), so that its roles and access are looked
+    up once per request.
+    """
     agent = (
         Agent.objects.filter(pk=agent_id)
         .select_related("user", "current_interaction", "current_interaction__call")
@@ -114,6 +132,8 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
     )
     if agent is None:
         return None
+    if user is not None and user.pk == agent.user_id:
+        agent.user = user
     state = DeskState(agent=agent)
     interaction = agent.current_interaction
     if interaction is not None:
@@ -131,13 +151,16 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
                 ]
                 state.account_hidden = len(state.candidates) < len(identification.accounts)
     chosen = account_id or (interaction.account_id if interaction is not None else None)
+    panels = workspace is None or workspace in ACCOUNT_PANEL_VIEWS
     if chosen:
-        state.account = account_selectors.account_get_for_desk(account_id=chosen, user=agent.user)
+        get = account_selectors.account_get_for_desk if panels else account_selectors.account_get
+        state.account = get(account_id=chosen, user=agent.user)
         # The live contact's account exists (it is a foreign key); one asked for by id that
         # cannot be seen is simply not there.
         state.account_hidden = state.account is None and not account_id
     if state.account is not None:
         state.account_writable = account_can_write(agent.user, state.account)
+    if state.account is not None and panels:
         state.recent_interactions = list(
             account_selectors.interaction_list_for_account(
                 account_id=state.account.pk, user=agent.user
@@ -150,6 +173,8 @@ def desk_state_for_agent(*, agent_id: int, account_id: int | None = None) -> Des
         state.contact_reasons = contact_reasons_predict(
             account=state.account, outages=state.outages
         )
+    if workspace is not None:
+        return state
     state.sla = account_selectors.ticket_sla_summary_for_agent(user_id=agent.user_id)
     _telephony(state)
     state.alerts = _alerts(state)

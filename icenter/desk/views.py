@@ -109,14 +109,23 @@ def _refused(request: HttpRequest, agent: Agent, error: DomainError) -> HttpResp
 @require_GET
 def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
     """The interaction-center desktop; with htmx, just the selected workspace view."""
-    agent = telephony_services.agent_login(user=request.user) or agent
+    if agent.state == Agent.State.LOGGED_OUT:
+        agent = telephony_services.agent_login(user=request.user) or agent
     view = request.GET.get("view", "account")
     if view not in WORKSPACE_VIEWS:
         view = "account"
     account_id = _int(request.GET.get("account"))
-    state = _state(agent, account_id)
+    # An htmx request swaps the workspace only: load just what that view shows.
+    workspace_only = bool(request.htmx) and not request.htmx.history_restore_request
+    state = selectors.desk_state_for_agent(
+        agent_id=agent.pk,
+        account_id=account_id,
+        workspace=view if workspace_only else None,
+        user=request.user,
+    )
+    assert state is not None
     context = desk_context(state, view=view, **_workspace_extra(request, view, state))
-    if request.htmx and not request.htmx.history_restore_request:
+    if workspace_only:
         return render(request, "desk/partials/workspace.html", context)
     return render(request, "desk/desk.html", context)
 

@@ -90,15 +90,19 @@ def tokens(text: str) -> list[str]:
     """Folded words of a text, long enough to mean something, stop words included."""
     result = []
     for word in words(text):
-        folded = _fold_word(word) if len(word) <= MAX_TERM_LENGTH else fold(word)
+        folded = fold_word(word)
         if MIN_TERM_LENGTH <= len(folded) <= MAX_TERM_LENGTH:
             result.append(folded)
     return result
 
 
+def fold_word(word: str) -> str:
+    """fold() of one word, remembered: the same words recur in every document."""
+    return _fold_word(word) if len(word) <= MAX_TERM_LENGTH else fold(word)
+
+
 @functools.lru_cache(maxsize=200_000)
 def _fold_word(word: str) -> str:
-    """fold() of one word, remembered: the same words recur in every document."""
     return fold(word)
 
 

@@ -20,7 +20,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.cache import cache
@@ -48,6 +48,10 @@ MAX_STRONG_TERMS = 200
 # A query word whose postings exceed this is "frequent": it ranks candidates, it does not pick them.
 FULL_READ_POSTINGS = 1500
 MAX_CANDIDATES = 400
+# A query of more words than this (an email) skips the typo lookup of its unknown words when
+# at least KNOWN_ENOUGH of its words are in the vocabulary.
+LONG_QUERY_TOKENS = 6
+KNOWN_ENOUGH = 3
 TF_BONUS = 0.03
 
 
@@ -207,7 +211,9 @@ class Rebuild:
     are written once at the end with COPY; the postings are sent with COPY to a
     temporary table and moved into place sorted by word, so that the postings of
     one word lie together on disk (a search reads a frequent word's postings from a
-    few pages instead of one page per document).
+    few pages instead of one page per document: "Rechnung" in 10,000 of 50,000
+    solutions, 30 ms unsorted, 2 ms sorted). Postings that saves add one by one land
+    wherever there is room; a rebuild after a large load puts them in order again.
     """
 
     def __init__(self, index: str) -> None:
@@ -222,9 +228,10 @@ class Rebuild:
                 table = model._meta.db_table
                 cursor.execute(f'DELETE FROM {table} WHERE "index" = %s', [index])  # noqa: S608
             if self.postgres:
+                cursor.execute(f"DROP TABLE IF EXISTS {_REBUILD_TABLE}")
                 cursor.execute(
                     f"CREATE TEMPORARY TABLE {_REBUILD_TABLE} "
-                    "(term_id bigint, doc_id bigint, weight double precision) ON COMMIT DROP"
+                    "(term_id bigint, doc_id bigint, weight double precision)"
                 )
 
     def add(self, documents: Sequence[Document]) -> None:
@@ -269,8 +276,18 @@ class Rebuild:
                 SearchTerm.objects.filter(id__in=ids[start : start + 5000]).update(df=count)
 
     def _finish_postgres(self) -> None:
-        columns = ("id", "index", "text", "length", "stem_de", "stem_en", "cologne")
-        columns += ("metaphone", "metaphone_alt", "df")
+        columns = [
+            "id",
+            "index",
+            "text",
+            "length",
+            "stem_de",
+            "stem_en",
+            "cologne",
+            "metaphone",
+            "metaphone_alt",
+            "df",
+        ]
         _copy(
             SearchTerm._meta.db_table,
             columns,
@@ -281,7 +298,8 @@ class Rebuild:
         )
         terms, postings = SearchTerm._meta.db_table, SearchPosting._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            if connection.in_atomic_block:  # sort the postings in memory
+                cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(
                 f'INSERT INTO {postings} ("index", term_id, doc_id, weight) '  # noqa: S608
                 f"SELECT %s, term_id, doc_id, weight FROM {_REBUILD_TABLE} "
@@ -564,12 +582,20 @@ def search(
     rows = _vocabulary(index, tokens, identifiers, fuzzy=False)
     # Prefixes and typos only for the words that the vocabulary has no exact or stem match for.
     found = _Rows(rows)
+    known = [
+        any(level >= STEM * SYNONYM_FACTOR for level in found.levels(token).values())
+        for token in tokens
+    ]
     unmatched = [
         token
-        for token in tokens
-        if (token.prefix or token.fuzzy)
-        and not any(level >= STEM * SYNONYM_FACTOR for level in found.levels(token).values())
+        for token, is_known in zip(tokens, known, strict=True)
+        if (token.prefix or token.fuzzy) and not is_known
     ]
+    if len(tokens) > LONG_QUERY_TOKENS and sum(known) >= KNOWN_ENOUGH:
+        # A long text (an email) with enough known words: its unknown words are mostly words
+        # the knowledge base does not use, each an expensive edit-distance lookup. Their
+        # prefixes are still looked up, and sound-alikes were found with the known words.
+        unmatched = [replace(token, fuzzy=False) for token in unmatched if token.prefix]
     if unmatched:
         seen = {row[0] for row in rows}
         rows += [r for r in _vocabulary(index, unmatched, (), fuzzy=True) if r[0] not in seen]
@@ -614,14 +640,14 @@ def search(
             value = level * weight
             if value > per_token[position]:
                 per_token[position] = value
-    ranked = []
+    ordered: list[tuple[float, int, int]] = []
     for doc_id, per_token in scores.items():
         matched = sum(1 for value in per_token if value > 0)
         score = sum(value * weight for value, weight in zip(per_token, idf, strict=True))
-        ranked.append((score * (1 + matched / count), doc_id, matched))
-    ranked.sort(key=lambda item: (-item[0], item[1]))
+        ordered.append((score * (1 + matched / count), doc_id, matched))
+    ordered.sort(key=lambda item: (-item[0], item[1]))
     # The matched words (for highlighting) only of the documents shown.
-    hits = [Hit(doc_id, score, matched) for score, doc_id, matched in ranked[:limit]]
+    hits = [Hit(doc_id, score, matched) for score, doc_id, matched in ordered[:limit]]
     by_doc = {hit.doc_id: hit for hit in hits}
     for doc_id, term_id, _weight in postings:
         hit = by_doc.get(doc_id)
@@ -664,17 +690,17 @@ class _Postings:
 
     def __init__(self, index: str, restrict: QuerySet[Any] | None) -> None:
         self.raw = connection.vendor == "postgresql" and restrict is None
-        self.index = index if index.isidentifier() else ""
+        self.index = index
         self.base = SearchPosting.objects.filter(index=index)
         if restrict is not None:
             self.base = self.base.filter(doc_id__in=restrict)
 
     def _sql(self, columns: str, doc_ids: Sequence[int] | None) -> str:
-        # Only the table name is put into the text; the ids are parameters.
-        # The index name is a literal: the (index, doc_id) B-tree needs it to be used at all.
+        # Only the table name is put into the text; the index name and ids are parameters.
+        # The index name is needed: without it the (index, doc_id) B-tree is not used at all.
         sql = (
             f"SELECT {columns} FROM {SearchPosting._meta.db_table} "  # noqa: S608
-            f"WHERE \"index\" = '{self.index}' AND term_id = ANY(%s)"
+            'WHERE "index" = %s AND term_id = ANY(%s)'
         )
         return sql + (" AND doc_id = ANY(%s)" if doc_ids is not None else "")
 
@@ -682,7 +708,7 @@ class _Postings:
         self, term_ids: Sequence[int], doc_ids: Sequence[int] | None = None
     ) -> list[tuple[int, int, float]]:
         if self.raw:
-            params: list[Any] = [list(term_ids)]
+            params: list[Any] = [self.index, list(term_ids)]
             if doc_ids is not None:
                 params.append(list(doc_ids))
             with connection.cursor() as cursor:
@@ -698,7 +724,8 @@ class _Postings:
         if self.raw:
             sql = " INTERSECT ".join(f"({self._sql('doc_id', None)})" for _group in groups)
             with connection.cursor() as cursor:
-                cursor.execute(f"{sql} LIMIT %s", [*(list(g) for g in groups), limit])
+                params = [value for group in groups for value in (self.index, list(group))]
+                cursor.execute(f"{sql} LIMIT %s", [*params, limit])
                 return [row[0] for row in cursor.fetchall()]
         sets = [
             self.base.filter(term_id__in=group).values_list("doc_id", flat=True) for group in groups
@@ -708,7 +735,8 @@ class _Postings:
     def docs_with_any(self, term_ids: Sequence[int], limit: int) -> list[int]:
         if self.raw:
             with connection.cursor() as cursor:
-                cursor.execute(f"{self._sql('doc_id', None)} LIMIT %s", [list(term_ids), limit])
+                sql = f"{self._sql('doc_id', None)} LIMIT %s"
+                cursor.execute(sql, [self.index, list(term_ids), limit])
                 return [row[0] for row in cursor.fetchall()]
         return list(self.base.filter(term_id__in=term_ids).values_list("doc_id", flat=True)[:limit])
 

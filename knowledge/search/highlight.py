@@ -8,13 +8,13 @@ import nh3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from knowledge.search.analysis import digraph_twin, fold
+from knowledge.search.analysis import digraph_twin, fold_word
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def _is_match(word: str, matched: set[str]) -> bool:
-    folded = fold(word)
+    folded = fold_word(word)
     return folded in matched or digraph_twin(folded) in matched
 
 

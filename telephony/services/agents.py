@@ -140,9 +140,9 @@ def agent_transition(
     """
     if state not in Agent.State.values:
         raise DomainError(_("Unknown agent state “%(state)s”.") % {"state": state})
-    unsaved = _unsaved(agent)
-    unsaved.fields.update(fields)
     if state == agent.state:
+        unsaved = _unsaved(agent)
+        unsaved.fields.update(fields)
         if reason != agent.state_reason:
             agent.state_reason = reason
             unsaved.fields.add("state_reason")
@@ -159,6 +159,8 @@ def agent_transition(
         message=_("An agent cannot go from “%(old)s” to “%(new)s”."),
     )
     when = at or timezone.now()
+    unsaved = _unsaved(agent)
+    unsaved.fields.update(fields)
     unsaved.changes.append(
         AgentStateChange(
             agent=agent, state=state, previous_state=agent.state, reason=reason, at=when

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,9 +22,10 @@ from accounts.phone import phone_parse
 from icenter.desk import push
 from icenter.errors import DomainError
 from icenter.workflow import transition_check
-from telephony import routing, webhooks
+from telephony import announcements, routing, webhooks
 from telephony.cti.base import CallEvent, CtiAdapter, CtiError, get_adapter
 from telephony.models import Agent, Call, CallEventRecord, Queue, WorkItem
+from telephony.rows import rows_save
 from telephony.services.agents import agent_state_save, agent_transition
 from telephony.services.work_items import (
     DEFAULT_RING_SECONDS,
@@ -79,7 +81,13 @@ def call_event_handle(*, event: CallEvent) -> Call | None:
     """
     with transaction.atomic():
         handler = _HANDLERS[event.kind]
-        call = Call.objects.select_for_update().filter(call_id=event.call_id).first()
+        # The interaction comes along (ending a call closes it), unlocked.
+        call = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("interaction")
+            .filter(call_id=event.call_id)
+            .first()
+        )
         try:
             with transaction.atomic():
                 result, detail = handler(event, call)
@@ -292,14 +300,15 @@ def _handle_answered(event: CallEvent, call: Call | None) -> tuple[Call | None, 
         return None, f"answered event for a call that is {call.status}"
     call_transition(call, Call.Status.TALKING, save=False)
     call.answered_at = event.at
-    call.save(update_fields=["status", "answered_at"])
+    rows: list[tuple[Model, list[str]]] = [(call, ["status", "answered_at"])]
     item = _item_of(call)
     if item is not None and item.status == WorkItem.Status.OFFERED:
         item_transition(item, WorkItem.Status.ACCEPTED, save=False)
         item.accepted_at = event.at
-        item.save(update_fields=["status", "accepted_at"])
+        rows.append((item, ["status", "accepted_at"]))
     agent = _locked_agent(call.agent_id)
-    agent_transition(agent, Agent.State.TALKING, at=event.at, notify=False)
+    agent_transition(agent, Agent.State.TALKING, at=event.at, notify=False, save=False)
+    agent_state_save(agent, rows=rows)  # call, item, agent and history at once
     _open_default_script(item, agent, call)
     push.publish(kind="call.updated", id=call.pk, groups=[agent.group_name])
     return call, "answered"
@@ -457,7 +466,7 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
     call_transition(call, Call.Status.ENDED, save=False)
     call.ended_at = max(at, call.offered_at)
     call.end_reason = reason[:200]
-    call.save(update_fields=["status", "ended_at", "end_reason"])
+    rows: list[tuple[Model, list[str]]] = [(call, ["status", "ended_at", "end_reason"])]
     answered = call.answered_at is not None
     account_services.interaction_end(
         interaction=call.interaction,
@@ -470,9 +479,10 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
             item, WorkItem.Status.DONE if answered else WorkItem.Status.CANCELLED, save=False
         )
         item.finished_at = call.ended_at
-        item.save(update_fields=["status", "finished_at"])
+        rows.append((item, ["status", "finished_at"]))
         publish_queue_change(item)
     if call.agent_id is None or not release_agent:
+        rows_save(updates=rows)
         return
     agent = _locked_agent(call.agent_id)
     conversation = was in {Call.Status.TALKING, Call.Status.HELD}
@@ -492,14 +502,19 @@ def _finish_call(call: Call, *, at: datetime, reason: str, release_agent: bool =
                 at=call.ended_at,
                 notify=False,
                 wrap_up_seconds=wrap_up_seconds_for(item),
+                save=False,
             )
     elif was == Call.Status.RINGING and agent.state == Agent.State.RINGING:
+        # The ended item must be written before the agent is offered the next one: an agent
+        # holds one voice item at a time (workitem_one_voice_item_per_agent).
+        rows_save(updates=rows)
+        rows = []
         agent.current_interaction = None
         agent_transition(
             agent, Agent.State.READY, notify=False, fields=["current_interaction"], save=False
         )
         dispatch_to_agent(agent)
-        agent_state_save(agent)
+    agent_state_save(agent, rows=rows)
     push.publish(kind="call.ended", id=call.pk, groups=[agent.group_name])
 
 
@@ -566,6 +581,7 @@ class RouteDecision:
     extension: str = ""
     announcement: str = ""
     position: int = 0
+    media: str = ""  # the queue's own spoken file (telephony.announcements), "" for generic
 
 
 def call_route(*, call_id: str, ani: str, dnis: str, at: datetime | None = None) -> RouteDecision:
@@ -592,7 +608,8 @@ def _decision(call: Call) -> RouteDecision:
     queue = item.queue if item is not None else None
     if call.status == Call.Status.ENDED:
         text = queue.closed_announcement if queue is not None else ""
-        return RouteDecision(action="closed", call=call, announcement=text)
+        media = announcements.queue_media(queue=queue, kind=announcements.CLOSED)
+        return RouteDecision(action="closed", call=call, announcement=text, media=media)
     if call.status == Call.Status.RINGING and call.agent_id is not None:
         agent = Agent.objects.get(pk=call.agent_id)
         return RouteDecision(action="ring", call=call, extension=agent.extension)
@@ -601,7 +618,10 @@ def _decision(call: Call) -> RouteDecision:
         return RouteDecision(action="ring", call=call, extension=agent.extension)
     position = routing.queue_position(item=item) if item is not None else 0
     text = queue.busy_announcement if queue is not None else ""
-    return RouteDecision(action="wait", call=call, announcement=text, position=position)
+    media = announcements.queue_media(queue=queue, kind=announcements.BUSY, position=position)
+    return RouteDecision(
+        action="wait", call=call, announcement=text, position=position, media=media
+    )
 
 
 # -- call control from the desk -------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -349,3 +349,59 @@ def test_concurrent_emails_never_exceed_an_agents_email_capacity(hotline: Queue)
     )
     assert sum(per_agent.values()) == 8 and set(per_agent.values()) == {2}
     assert WorkItem.objects.filter(~Q(status__in=ASSIGNED)).count() == 16
+
+
+def hold_row_lock(lock: Callable[[], Any]) -> tuple[threading.Thread, threading.Event]:
+    """Lock a row in a transaction of another connection, as a PBX event or a click would.
+
+    The lock is held until the returned event is set (or 10 s passed: a pick that waited
+    for it would then finish late, and the test fails on what it got).
+    """
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                lock()
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return thread, release
+
+
+def test_a_call_a_pbx_event_is_busy_with_is_passed_over_not_waited_for(hotline: Queue) -> None:
+    (agent,) = agents(1)
+    for n in range(2):
+        offer_call(f"waiting-{n}")()
+    oldest = timezone.now() - timedelta(minutes=10)
+    WorkItem.objects.filter(call__call_id="waiting-0").update(enqueued_at=oldest)
+    thread, release = hold_row_lock(
+        lambda: Call.objects.select_for_update().get(call_id="waiting-0")
+    )
+    try:
+        services.agent_set_state(agent=agent, state=Agent.State.READY)
+    finally:
+        release.set()
+        thread.join(30)
+    assert Call.objects.get(call_id="waiting-1").agent == agent
+    assert Call.objects.get(call_id="waiting-0").status == Call.Status.QUEUED
+    assert_work_handed_out_once()
+
+
+def test_a_call_skips_the_longest_idle_agent_while_another_worker_holds_them(
+    hotline: Queue,
+) -> None:
+    first, second = agents(2, state=Agent.State.READY)
+    thread, release = hold_row_lock(lambda: Agent.objects.select_for_update().get(pk=first.pk))
+    try:
+        offer_call("new")()
+    finally:
+        release.set()
+        thread.join(30)
+    assert Call.objects.get(call_id="new").agent == second
+    assert_work_handed_out_once()

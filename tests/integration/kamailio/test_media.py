@@ -2,8 +2,9 @@
 
 A waiting caller gets a 183 with SDP pointing at rtpengine and hears the queue announcement
 (then music) as RTP on its own socket; the stream ends when an agent answers. A closed queue
-plays its announcement before the 480. The audio files are the placeholders written by
-deploy/kamailio/make_media.py. Nothing here asserts timings.
+plays its announcement before the 480. The audio files are the generic ones written by
+deploy/kamailio/make_media.py (spoken with espeak-ng when it is installed, tones otherwise).
+Nothing here asserts timings. Per-queue spoken files: test_announcements.py.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def test_a_waiting_caller_hears_the_queue_announcement_until_an_agent_answers(
         assert len({p.source for p in heard}) == 1
         announced_at = sdp_port(caller.messages(), "183")
         assert heard[0].source == ("127.0.0.1", announced_at)  # rtpengine, as the 183 said
-        assert len(sound(heard)) > 20  # tones, not silence
+        assert len(sound(heard)) > 20  # speech or tones, not silence
         assert f"{waiting.call_id}-queue" in rtpengine.call_ids()
         assert "queue-position-1.wav" in kamailio_media.log()
 
@@ -127,7 +128,8 @@ def test_a_closed_queue_plays_its_announcement_before_it_refuses_the_call(
         assert heard, "the caller heard nothing before the 480"
         assert {p.source for p in heard} == {("127.0.0.1", announced_at)}
         assert len(sound(heard)) > 20
-        # the placeholder closed announcement lasts about 3 s: 20 ms packets, most of them
+        # the generic closed announcement lasts at least 3 s (tones; speech is longer): 20 ms
+        # packets, most of them
         assert len(heard) >= 100
     assert "queue-closed.wav" in kamailio_media.log()
     harness.wait_for(lambda: not rtpengine.call_ids(), what="rtpengine to end the session")
