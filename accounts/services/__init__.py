@@ -29,6 +29,7 @@ from accounts.services.core import (
 from accounts.services.duplicates import (
     account_merge,
     account_merge_undo,
+    presence_leave,
     presence_prune,
     presence_touch,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "message_send_sms",
     "outage_sync",
     "outage_upsert",
+    "presence_leave",
     "presence_prune",
     "presence_touch",
     "ticket_assign",

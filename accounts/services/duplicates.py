@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from accounts.access import account_require_write
 from accounts.models import Account, AccountMerge, Address, ContactPoint, Presence
 from accounts.services.core import _require_staff
+from icenter.desk import push
 from icenter.errors import DomainError
+from telephony.models import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -186,18 +188,98 @@ def account_merge_undo(*, merge: AccountMerge, by: User) -> AccountMerge:
 
 
 PRESENCE_TTL = dt.timedelta(seconds=30)
+PRESENCE_EVENTS: dict[str, push.DeskEventKind] = {
+    Presence.Kind.ACCOUNT: "presence.account",
+    Presence.Kind.TICKET: "presence.ticket",
+}
 
 
-def presence_touch(*, user: User, kind: str, object_id: int, editing: bool = False) -> None:
-    """Note that the user has this account or ticket open right now (a heartbeat)."""
+def _presence_kind_check(kind: str) -> None:
     if kind not in Presence.Kind.values:
         raise DomainError(_("Unknown kind “%(kind)s”.") % {"kind": kind}, field="kind")
-    Presence.objects.update_or_create(
-        user=user,
-        kind=kind,
-        object_id=object_id,
-        defaults={"seen_at": timezone.now(), "is_editing": editing},
+
+
+def _presence_notify(*, user: User, kind: str, object_id: int) -> None:
+    """Tell the desks of the colleagues who have the object open that its presence changed.
+
+    Only the object travels (`presence.<kind>` + id); each desk renders what its own user may
+    see. Users without an agent profile have no desk and get nothing.
+    """
+    present = Presence.objects.filter(
+        kind=kind, object_id=object_id, seen_at__gte=timezone.now() - PRESENCE_TTL
+    ).exclude(user=user)
+    agent_ids = list(
+        Agent.objects.filter(user_id__in=present.values("user_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+    if agent_ids:
+        push.publish(
+            kind=PRESENCE_EVENTS[kind],
+            id=object_id,
+            groups=[push.agent_group(agent_id) for agent_id in agent_ids],
+        )
+
+
+def presence_touch(*, user: User, kind: str, object_id: int, editing: bool = False) -> bool:
+    """Note that the user has this account or ticket open right now (a heartbeat).
+
+    Returns whether colleagues see a difference — the user arrived (or came back after their
+    presence expired), or started or stopped editing — and then pushes it to their desks at
+    once; a plain heartbeat changes nothing they see. Locks the user's presence row, so two
+    tabs of the same user do not both report an arrival.
+    """
+    _presence_kind_check(kind)
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            Presence.objects.select_for_update()
+            .filter(user=user, kind=kind, object_id=object_id)
+            .first()
+        )
+        if row is None:
+            try:
+                with transaction.atomic():
+                    Presence.objects.create(
+                        user=user, kind=kind, object_id=object_id, seen_at=now, is_editing=editing
+                    )
+                changed = True
+            except IntegrityError:
+                # Another tab of the same user arrived in the same instant and reported it.
+                Presence.objects.filter(user=user, kind=kind, object_id=object_id).update(
+                    seen_at=now, is_editing=editing
+                )
+                changed = False
+        else:
+            changed = row.seen_at < now - PRESENCE_TTL or row.is_editing != editing
+            row.seen_at = now
+            row.is_editing = editing
+            row.save(update_fields=["seen_at", "is_editing"])
+        if changed:
+            _presence_notify(user=user, kind=kind, object_id=object_id)
+    return changed
+
+
+def presence_leave(*, user: User, kind: str, object_id: int) -> bool:
+    """The user closed the account or ticket: colleagues stop seeing them there at once.
+
+    Returns whether colleagues saw the user there until now (a presence that had already
+    expired is removed without telling anyone).
+    """
+    _presence_kind_check(kind)
+    with transaction.atomic():
+        row = (
+            Presence.objects.select_for_update()
+            .filter(user=user, kind=kind, object_id=object_id)
+            .first()
+        )
+        if row is None:
+            return False
+        was_seen = row.seen_at >= timezone.now() - PRESENCE_TTL
+        row.delete()
+        if was_seen:
+            _presence_notify(user=user, kind=kind, object_id=object_id)
+    return was_seen
 
 
 def presence_prune(*, now: dt.datetime | None = None) -> int:

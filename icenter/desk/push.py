@@ -31,6 +31,9 @@ DeskEventKind = Literal[
     "ticket.updated",
     "work_item.offered",
     "work_item.updated",
+    # Who else has an account or ticket open changed; the id is the account's or ticket's.
+    "presence.account",
+    "presence.ticket",
 ]
 
 # Every supervisor's wallboard listens here; agents' own groups are `agent.<id>`.

@@ -36,6 +36,18 @@ def test_production_settings_pass_the_deployment_checks():
     assert "no issues" in result.stdout
 
 
+def test_production_static_files_collect_with_hashed_names(tmp_path):
+    """The production storage (whitenoise, hashed names) follows every reference in CSS
+    and JS; a vendored file that names a missing file fails the deployment."""
+    result = manage(
+        "collectstatic", "--noinput", env=dict(PRODUCTION_ENV, STATIC_ROOT=str(tmp_path))
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "vendor/htmx-2.0.11.min.js" in manifest
+    assert "vendor/chartjs/chart-4.6.1.umd.min.js" in manifest
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = dict(PRODUCTION_ENV, SECRET_KEY="")
     result = manage("check", env=env)
