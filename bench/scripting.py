@@ -260,36 +260,80 @@ def load_average() -> float | None:
         return None
 
 
-async def http(
-    port: int, method: str, path: str, cookie: str, form: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    body = urllib.parse.urlencode(form or {}).encode()
-    lines = [
-        f"{method} {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        f"Cookie: sessionid={cookie}; csrftoken={CSRF}",
-        "HX-Request: true",
-        "Connection: close",
-    ]
-    if method == "POST":
-        lines += [
-            f"X-CSRFToken: {CSRF}",
-            "Content-Type: application/x-www-form-urlencoded",
-            f"Content-Length: {len(body)}",
+class Connection:
+    """One desk's HTTP/1.1 connection to the server.
+
+    `keep_alive` (the default) reuses the connection as a browser does between htmx
+    requests; otherwise every request opens a fresh connection (`Connection: close`)."""
+
+    def __init__(self, port: int, keep_alive: bool) -> None:
+        self.port = port
+        self.keep_alive = keep_alive
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def request(
+        self, method: str, path: str, cookie: str, form: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        try:
+            return await self._request(method, path, cookie, form)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            await self.close()
+            raise
+
+    async def _request(
+        self, method: str, path: str, cookie: str, form: dict[str, str] | None
+    ) -> tuple[int, bytes]:
+        body = urllib.parse.urlencode(form or {}).encode()
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            f"Cookie: sessionid={cookie}; csrftoken={CSRF}",
+            "HX-Request: true",
+            "Connection: " + ("keep-alive" if self.keep_alive else "close"),
         ]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(
+        if method == "POST":
+            lines += [
+                f"X-CSRFToken: {CSRF}",
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+            ]
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        self.writer.write(
             ("\r\n".join(lines) + "\r\n\r\n").encode() + (body if method == "POST" else b"")
         )
-        await writer.drain()
-        raw = await reader.read(-1)
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-    status = int(raw.split(b" ", 2)[1])
-    return status, raw
+        await self.writer.drain()
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+            if name
+        }
+        if b"content-length" in headers:
+            content = await self.reader.readexactly(int(headers[b"content-length"]))
+        elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            parts = []
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            await self.reader.readuntil(b"\r\n")
+            content = b"".join(parts)
+        else:
+            content = await self.reader.read(-1)
+            await self.close()
+        if not self.keep_alive or headers.get(b"connection", b"").lower() == b"close":
+            await self.close()
+        return status, head + content
 
 
 # The way each simulated agent goes: answer, go back, answer again (always real work).
@@ -303,7 +347,12 @@ def current_step(raw: bytes, default: str) -> str:
 
 
 async def desk(
-    port: int, run_id: int, cookie: str, until: float, think: float, results: dict[str, Any]
+    connection: Connection,
+    run_id: int,
+    cookie: str,
+    until: float,
+    think: float,
+    results: dict[str, Any],
 ) -> None:
     rng = random.Random(run_id)
     await asyncio.sleep(rng.uniform(0, think))
@@ -311,8 +360,8 @@ async def desk(
     while time.perf_counter() < until:
         started = time.perf_counter()
         try:
-            status, raw = await http(port, "GET", f"/desk/scripts/runs/{run_id}/", cookie)
-        except OSError as exc:
+            status, raw = await connection.request("GET", f"/desk/scripts/runs/{run_id}/", cookie)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             results["errors"].append(f"render: {exc!r}")
             continue
         results["render"].append(time.perf_counter() - started)
@@ -326,10 +375,10 @@ async def desk(
             form, action = {"step": step}, "back"
         started = time.perf_counter()
         try:
-            status, raw = await http(
-                port, "POST", f"/desk/scripts/runs/{run_id}/{action}/", cookie, form
+            status, raw = await connection.request(
+                "POST", f"/desk/scripts/runs/{run_id}/{action}/", cookie, form
             )
-        except OSError as exc:
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             results["errors"].append(f"{action}: {exc!r}")
             continue
         results["posts"] += 1
@@ -343,13 +392,26 @@ async def desk(
 
 async def warm_up(port: int, runs: list[list[Any]]) -> None:
     for run_id, cookie in runs:
-        await http(port, "GET", f"/desk/scripts/runs/{run_id}/", cookie)
+        connection = Connection(port, keep_alive=False)
+        await connection.request("GET", f"/desk/scripts/runs/{run_id}/", cookie)
 
 
-async def drive(port: int, runs: list[list[Any]], duration: float, think: float) -> dict[str, Any]:
+async def drive(
+    port: int, runs: list[list[Any]], duration: float, think: float, keep_alive: bool
+) -> dict[str, Any]:
     results: dict[str, Any] = {"render": [], "save": [], "errors": [], "posts": 0}
     until = time.perf_counter() + duration
-    await asyncio.gather(*(desk(port, r, c, until, think, results) for r, c in runs))
+    connections = [Connection(port, keep_alive) for _run in runs]
+    try:
+        await asyncio.gather(
+            *(
+                desk(connection, r, c, until, think, results)
+                for connection, (r, c) in zip(connections, runs, strict=True)
+            )
+        )
+    finally:
+        for connection in connections:
+            await connection.close()
     return results
 
 
@@ -358,8 +420,8 @@ def start_servers(stack: Stack, env: dict[str, str], count: int) -> tuple[list[A
 
     Several processes stand in for the production setup of several daphne processes
     behind a load balancer (README "Production"); here the kernel spreads the
-    connections. Only the first runs the in-process ticker (the embedded setup's
-    periodic tasks), as one Celery beat would.
+    connections. None runs the in-process ticker: production runs the periodic tasks in
+    Celery beat and workers (not started here; the runner does not depend on them).
     """
     if count == 1:
         process, port, _logfile = start_daphne(stack, env)
@@ -377,7 +439,7 @@ def start_servers(stack: Stack, env: dict[str, str], count: int) -> tuple[list[A
         process = subprocess.Popen(
             [DAPHNE, "--fd", str(listener.fileno()), "icenter.asgi:application"],
             cwd=ROOT,
-            env={**env, **({"ICENTER_TICKER": "off"} if number else {})},
+            env=env,
             stdout=open(logfile, "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             pass_fds=(listener.fileno(),),
@@ -417,7 +479,9 @@ def measure_runner(
     asyncio.run(warm_up(port, runs[: 10 * servers]))
     log(f"{args.runs} desks for {args.duration:.0f} s on daphne x{servers}")
     cpu_before = [cpu_seconds(p.pid) for p in processes]
-    results = asyncio.run(drive(port, runs, args.duration, args.think))
+    results = asyncio.run(
+        drive(port, runs, args.duration, args.think, args.connections == "keep-alive")
+    )
     cpu_after = [cpu_seconds(p.pid) for p in processes]
     load = load_average()
     for process in processes:
@@ -441,6 +505,7 @@ def measure_runner(
         "server": f"daphne x{servers}",
         "duration_s": args.duration,
         "think_s": args.think,
+        "connections": args.connections,
         "renders": len(results["render"]),
         "saves": len(results["save"]),
         "server_cpu_ms_per_request": cpu_ms,
@@ -462,6 +527,12 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=500, help="steps of the validated script")
     parser.add_argument("--sqlite", action="store_true", help="skip PostgreSQL")
     parser.add_argument(
+        "--connections",
+        choices=["keep-alive", "close"],
+        default="keep-alive",
+        help="reuse each desk's connection as a browser does (default), or a new one per request",
+    )
+    parser.add_argument(
         "--servers",
         type=lambda text: [int(n) for n in text.split(",")],
         default=[1, 2],
@@ -474,7 +545,13 @@ def main() -> int:
             env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
             env.update(
                 DJANGO_SETTINGS_MODULE="icenter.settings",
-                DEBUG="1",
+                # Production settings (README "Production"), served over plain HTTP on
+                # 127.0.0.1: no redirect to HTTPS; static files collected below.
+                DEBUG="0",
+                SECURE_SSL_REDIRECT="0",
+                STATIC_ROOT=os.path.join(stack.base, "static"),
+                # Periodic tasks run in Celery beat and workers in production, not in daphne.
+                ICENTER_TICKER="celery",
                 SECRET_KEY=secrets.token_hex(32),
                 ICENTER_CTI_TOKEN=secrets.token_hex(16),
                 ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -488,6 +565,7 @@ def main() -> int:
             db = "postgresql" if url else "sqlite"
             log(f"migrating ({db})")
             run_django(env, ["manage.py", "migrate", "--noinput"], what="migrate")
+            run_django(env, ["manage.py", "collectstatic", "--noinput"], what="collectstatic")
             log(f"preparing {args.runs} runs")
             spec = json.dumps({"runs": args.runs})
             out = run_django(

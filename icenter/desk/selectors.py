@@ -102,7 +102,11 @@ class DeskState:
 
 
 def agent_get_for_user(*, user: Any) -> Agent | None:
-    return Agent.objects.filter(user=user).select_related("user").first()
+    """The user's agent profile; its `user` is the given object (no second read of the user)."""
+    agent = Agent.objects.filter(user_id=user.pk).first()
+    if agent is not None:
+        agent.user = user
+    return agent
 
 
 # The workspace views an htmx answer renders alone that show the account's panels (the 360°
