@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -102,8 +102,17 @@ class DeskState:
 
 
 def agent_get_for_user(*, user: Any) -> Agent | None:
-    """The user's agent profile; its `user` is the given object (no second read of the user)."""
-    agent = Agent.objects.filter(user_id=user.pk).first()
+    """The user's agent profile; its `user` is the given object (no second read of the user).
+
+    `agent.has_agent_role` (read in the same query): the user is in the agent group."""
+    from django.contrib.auth import get_user_model
+
+    from icenter import roles
+
+    in_group = get_user_model().groups.through.objects.filter(
+        user_id=OuterRef("user_id"), group__name=roles.AGENT
+    )
+    agent = Agent.objects.filter(user_id=user.pk).annotate(has_agent_role=Exists(in_group)).first()
     if agent is not None:
         agent.user = user
     return agent

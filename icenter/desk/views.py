@@ -51,12 +51,18 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not roles.user_has_role(request.user, roles.AGENT):
+        user = request.user
+        # One query answers both "agent profile?" and "agent role?" on the usual path.
+        agent = selectors.agent_get_for_user(user=user)
+        if (
+            agent is not None
+            and user.is_active
+            and (getattr(agent, "has_agent_role", False) or user.is_superuser)
+        ):
+            return view(request, agent, *args, **kwargs)
+        if not roles.user_has_role(user, roles.AGENT):
             return render(request, "desk/forbidden.html", status=403)
-        agent = selectors.agent_get_for_user(user=request.user)
-        if agent is None:
-            return render(request, "desk/no_agent.html", status=403)
-        return view(request, agent, *args, **kwargs)
+        return render(request, "desk/no_agent.html", status=403)
 
     return wrapper
 

@@ -36,6 +36,24 @@ def test_users_without_the_agent_role_get_no_desk(client, outsider_user, manager
         assert client.post(reverse("desk:agent_state"), {"state": "ready"}).status_code == 403
 
 
+def test_an_agent_profile_without_the_agent_role_gets_no_desk(client, agent):
+    agent.user.groups.clear()
+    client.force_login(agent.user)
+    response = client.get(DESK)
+    assert response.status_code == 403
+    assert response.templates[0].name == "desk/forbidden.html"
+    assert client.post(reverse("desk:agent_state"), {"state": "ready"}).status_code == 403
+
+
+def test_an_agent_without_a_profile_is_told_so(client, agent):
+    user = agent.user
+    agent.delete()
+    client.force_login(user)
+    response = client.get(DESK)
+    assert response.status_code == 403
+    assert response.templates[0].name == "desk/no_agent.html"
+
+
 def test_home_sends_agents_to_the_desk_and_managers_to_the_admin(client, agent, manager_user):
     client.force_login(agent.user)
     assert client.get("/")["Location"] == DESK
