@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import access_for, scoped
+from accounts.access import access_for, accounts_visible, scoped
 from accounts.models import (
     Account,
     Address,
@@ -434,6 +435,30 @@ def duplicate_candidates_for_account(
         add(other, 2 if same else 1, _("same name") if same else _("similar name"))
     ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.account.name, c.account.pk))
     return ranked[:limit]
+
+
+def presence_object_visible(*, user: Any, kind: str, object_id: int) -> bool:
+    """Whether the user may see the account or ticket whose presence is asked for (one query;
+    False for an unknown kind)."""
+    if kind == "account":
+        return accounts_visible(user).filter(pk=object_id).exists()
+    if kind == "ticket":
+        return scoped(user, Ticket.objects.all()).filter(pk=object_id).exists()
+    return False
+
+
+def presence_for_viewer(*, user_id: int, kind: str, object_id: int) -> list[Any] | None:
+    """The colleagues a desk shows on an account or ticket, for a push to that desk's user.
+
+    None when the user (looked up afresh: a desk stays open for hours while access changes)
+    is gone, inactive or may not see the object — then the desk is sent nothing about it.
+    """
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    if not presence_object_visible(user=user, kind=kind, object_id=object_id):
+        return None
+    return presence_others(user_id=user_id, kind=kind, object_id=object_id)
 
 
 def presence_others(*, user_id: int, kind: str, object_id: int) -> list[Any]:

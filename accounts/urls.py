@@ -34,6 +34,11 @@ urlpatterns = [
     path("accounts/<int:account_pk>/merge/", views.account_merge, name="account_merge"),
     path("merges/<int:merge_pk>/undo/", views.account_merge_undo, name="account_merge_undo"),
     path("presence/<slug:kind>/<int:object_id>/", views.presence, name="presence"),
+    path(
+        "presence/<slug:kind>/<int:object_id>/leave/",
+        views.presence_leave,
+        name="presence_leave",
+    ),
     path("callbacks/new/", views.callback_create, name="callback_create"),
     path("messages/preview/", views.message_preview, name="message_preview"),
     path("messages/send/", views.message_send, name="message_send"),

@@ -62,11 +62,17 @@ def _workspace(
     request: HttpRequest, agent: Agent, *, view: str, account_id: int | None = None, **extra: Any
 ) -> HttpResponse:
     """The desk with the given workspace view: full page, or the workspace for htmx."""
-    state = desk_selectors.desk_state_for_agent(agent_id=agent.pk, account_id=account_id)
+    htmx = getattr(request, "htmx", None)
+    workspace_only = bool(htmx) and not htmx.history_restore_request
+    state = desk_selectors.desk_state_for_agent(
+        agent_id=agent.pk,
+        account_id=account_id,
+        workspace=view if workspace_only else None,
+        user=request.user,
+    )
     assert state is not None
     context = desk_context(state, view=view, **extra)
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.history_restore_request:
+    if workspace_only:
         return render(request, "desk/partials/workspace.html", context)
     return render(request, "desk/desk.html", context)
 
@@ -86,7 +92,9 @@ def _ticket_answer(
     ticket = selectors.ticket_get(ticket_id=ticket_id, user=request.user)
     if ticket is None:
         raise Http404
-    state = desk_selectors.desk_state_for_agent(agent_id=agent.pk, account_id=ticket.account_id)
+    state = desk_selectors.desk_state_for_agent(
+        agent_id=agent.pk, account_id=ticket.account_id, user=request.user
+    )
     assert state is not None
     context = desk_context(
         state,
@@ -468,7 +476,7 @@ def _account_answer(
 ) -> HttpResponse:
     """After an action on the account: its view again (out of band) and a message."""
     state = desk_selectors.desk_state_for_agent(
-        agent_id=agent.pk, account_id=account.pk if account else None
+        agent_id=agent.pk, account_id=account.pk if account else None, user=request.user
     )
     assert state is not None
     context = desk_context(state, view="account", oob=True, message=message, message_level="info")
@@ -865,12 +873,7 @@ def account_merge_undo(request: HttpRequest, agent: Agent, merge_pk: int) -> Htt
 @require_POST
 def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
     """Heartbeat of an open account or ticket; answers with the colleagues who have it open."""
-    rows = (
-        accounts_visible(request.user)
-        if kind == "account"
-        else scoped(request.user, Ticket.objects.all())
-    )
-    if not rows.filter(pk=object_id).exists():
+    if not selectors.presence_object_visible(user=request.user, kind=kind, object_id=object_id):
         raise Http404
     try:
         services.presence_touch(
@@ -883,3 +886,16 @@ def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> H
         raise Http404 from None
     others = selectors.presence_others(user_id=agent.user_id, kind=kind, object_id=object_id)
     return render(request, "accounts/partials/presence.html", {"others": others, "kind": kind})
+
+
+@agent_required
+@require_POST
+def presence_leave(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
+    """The desk left an account or ticket (another view, the page closed): sent as a beacon."""
+    if not selectors.presence_object_visible(user=request.user, kind=kind, object_id=object_id):
+        raise Http404
+    try:
+        services.presence_leave(user=_user(request), kind=kind, object_id=object_id)
+    except DomainError:
+        raise Http404 from None
+    return HttpResponse(status=204)

@@ -17,7 +17,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from icenter import roles
 from icenter.desk import selectors
-from icenter.desk.rendering import PANELS_BY_KIND, language_from_scope, render_panels
+from icenter.desk.rendering import (
+    PANELS_BY_KIND,
+    PRESENCE_KINDS,
+    language_from_scope,
+    render_panels,
+    render_presence,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ def _agent_id_for(user: Any) -> int | None:
 
 class DeskConsumer(AsyncWebsocketConsumer):
     agent_id: int | None = None
+    user_id: int | None = None
     group: str | None = None
     language: str | None = None
 
@@ -48,6 +55,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             logger.warning("desk socket refused for %s: no agent role or profile", user)
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.user_id = user.pk
         self.language = language_from_scope(self.scope)
         self.group = f"agent.{self.agent_id}"
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -76,6 +84,9 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
     async def desk_event(self, event: dict[str, Any]) -> None:
         kind = event.get("kind", "")
+        if kind in PRESENCE_KINDS:
+            await self._send_presence(PRESENCE_KINDS[kind], event.get("id"))
+            return
         panels = PANELS_BY_KIND.get(kind)
         if panels is None:
             logger.error("desk event of unknown kind %r for agent %s", kind, self.agent_id)
@@ -91,6 +102,23 @@ class DeskConsumer(AsyncWebsocketConsumer):
         except Exception:
             # One agent's broken render must not close their socket or touch others.
             logger.exception("could not render %s for agent %s", kind, self.agent_id)
+            return
+        if html:
+            await self.send(text_data=html)
+
+    async def _send_presence(self, kind: str, object_id: Any) -> None:
+        """Refresh the colleagues shown on one account or ticket, if this user may see it."""
+        if self.user_id is None or not isinstance(object_id, int):
+            logger.error("presence event without an object id for agent %s", self.agent_id)
+            return
+        try:
+            html = await database_sync_to_async(render_presence)(
+                user_id=self.user_id, kind=kind, object_id=object_id, language=self.language
+            )
+        except Exception:
+            logger.exception(
+                "could not render presence on %s %s for agent %s", kind, object_id, self.agent_id
+            )
             return
         if html:
             await self.send(text_data=html)

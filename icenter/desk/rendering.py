@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from accounts import selectors as accounts_selectors
 from icenter.desk import selectors
 
 # Which panels each event re-renders; "sync" is everything.
@@ -26,6 +27,10 @@ PANELS_BY_KIND: dict[str, tuple[str, ...]] = {
     "work_item.offered": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
     "work_item.updated": ("comm_info", "toolbar"),
 }
+
+# Presence events carry the account's or ticket's id and re-render only that object's list of
+# colleagues (`render_presence`), not desk panels.
+PRESENCE_KINDS: dict[str, str] = {"presence.account": "account", "presence.ticket": "ticket"}
 
 
 def desk_context(state: selectors.DeskState, **extra: Any) -> dict[str, Any]:
@@ -46,6 +51,22 @@ def render_panels(*, agent_id: int, panels: tuple[str, ...], language: str | Non
     with translation.override(language):
         return render_to_string(
             "desk/partials/push.html", desk_context(state, panels=panels, oob=True)
+        )
+
+
+def render_presence(*, user_id: int, kind: str, object_id: int, language: str | None) -> str:
+    """Who else has the account or ticket open, as an out-of-band swap into its presence line.
+
+    "" when the user may not see the object (access is checked afresh for every push), so a
+    desk never learns anything about an account or ticket hidden from its user.
+    """
+    others = accounts_selectors.presence_for_viewer(user_id=user_id, kind=kind, object_id=object_id)
+    if others is None:
+        return ""
+    with translation.override(language):
+        return render_to_string(
+            "accounts/partials/presence.html",
+            {"others": others, "kind": kind, "object_id": object_id, "oob": True},
         )
 
 

@@ -79,6 +79,34 @@
       ? Number(incoming.dataset.stamp) : NaN;
     if (!isNaN(before) && !isNaN(after) && after < before) { evt.detail.shouldSwap = false; }
   });
+  // Leaving an account or ticket (another view swapped in, the page closed) tells colleagues
+  // at once. A beacon still leaves while the page unloads; a presence line that a swap only
+  // replaces with the same one (a push re-rendering the same view) is no departure.
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+  function leave(url) {
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", csrfToken());
+    navigator.sendBeacon(url, body);
+  }
+  document.addEventListener("htmx:beforeCleanupElement", function (evt) {
+    var el = evt.target;
+    if (!el || !el.dataset || !el.dataset.presenceLeave) { return; }
+    var id = el.id, url = el.dataset.presenceLeave;
+    setTimeout(function () {
+      if (!document.getElementById(id)) { leave(url); }
+    }, 0);
+  });
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll("[data-presence-leave]").forEach(function (el) {
+      leave(el.dataset.presenceLeave);
+    });
+  });
   document.addEventListener("htmx:wsOpen", function () { status(true); });
   document.addEventListener("htmx:wsClose", function () { status(false); });
   document.addEventListener("htmx:wsError", function () { status(false); });
