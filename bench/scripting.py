@@ -4,9 +4,11 @@ Starts the real stack on 127.0.0.1 (a throwaway PostgreSQL cluster, or SQLite wh
 PostgreSQL is installed), gives each of N agents an open run of the demo satisfaction
 survey, and lets N simulated desks work concurrently: each renders its current step (GET,
 the htmx partial), thinks, saves an answer (POST), and goes back to answer again, so every
-request is real work on a real run. The load runs once per `--servers` count: one daphne
-process, then two daphne processes sharing one listening socket (production runs "any
-number behind a load balancer", README "Production"). It measures:
+request is real work on a real run. Production settings (DEBUG=0), keep-alive connections
+as a browser keeps them. The load runs once per pace (`--think`: 5 s between a desk's
+requests, agents at work; 2 s, a stress pace) and per `--servers` count: one daphne
+process, then two sharing one listening socket (production runs "any number behind a load
+balancer", README "Production"; one per core is the usual size). It measures:
 
 - step render: GET /desk/scripts/runs/<id>/ until the whole response is read;
 - answer save: POST /desk/scripts/runs/<id>/answer/ (validation, the answer row, the run's
@@ -18,7 +20,7 @@ number behind a load balancer", README "Production"). It measures:
 
 One JSON line per measurement goes to stdout (progress to stderr). See bench/README.md.
 
-    .venv/bin/python bench/scripting.py                      # 200 runs, 30 s, daphne x1 and x2
+    .venv/bin/python bench/scripting.py         # 200 runs, 30 s, think 5 and 2 s, daphne x1 and x2
     .venv/bin/python bench/scripting.py --runs 20 --duration 5 --servers 1
 """
 
@@ -59,6 +61,10 @@ from _common import (
 )
 
 TARGET_P95_MS = 30.0
+# 5 s between requests: a step every ~10 s per agent (read the question out, hear the answer,
+# enter it), with a GET and a POST per step where the real desk needs only the POST (its
+# answer shows the next step): twice the requests of agents at work. 2 s: a stress pace.
+PACES = {5.0: "agents at work", 2.0: "stress"}
 USER_PREFIX = "bench-script-"
 LOAD = (
     "import importlib.util, json; "
@@ -471,17 +477,16 @@ def measure_runner(
     args: argparse.Namespace,
     *,
     servers: int,
+    think: float,
     db: str,
 ) -> dict[str, Any]:
-    """Drive the desks against `servers` daphne processes; one result line."""
+    """Drive the desks against `servers` daphne processes at one pace; one result line."""
     processes, port = start_servers(stack, env, servers)
     # Warm up: every process loads its templates, URL patterns and the script's flow once.
     asyncio.run(warm_up(port, runs[: 10 * servers]))
-    log(f"{args.runs} desks for {args.duration:.0f} s on daphne x{servers}")
+    log(f"{args.runs} desks for {args.duration:.0f} s on daphne x{servers}, think {think} s")
     cpu_before = [cpu_seconds(p.pid) for p in processes]
-    results = asyncio.run(
-        drive(port, runs, args.duration, args.think, args.connections == "keep-alive")
-    )
+    results = asyncio.run(drive(port, runs, args.duration, think, args.connections == "keep-alive"))
     cpu_after = [cpu_seconds(p.pid) for p in processes]
     load = load_average()
     for process in processes:
@@ -504,7 +509,8 @@ def measure_runner(
         "db": db,
         "server": f"daphne x{servers}",
         "duration_s": args.duration,
-        "think_s": args.think,
+        "think_s": think,
+        "pace": PACES.get(think, "custom"),
         "connections": args.connections,
         "renders": len(results["render"]),
         "saves": len(results["save"]),
@@ -523,7 +529,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="concurrent runs (agents)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
-    parser.add_argument("--think", type=float, default=2.0, help="mean seconds between requests")
+    parser.add_argument(
+        "--think",
+        type=lambda text: [float(n) for n in text.split(",")],
+        default=[5.0, 2.0],
+        help="mean seconds between a desk's requests, one measurement each (default 5,2)",
+    )
     parser.add_argument("--steps", type=int, default=500, help="steps of the validated script")
     parser.add_argument("--sqlite", action="store_true", help="skip PostgreSQL")
     parser.add_argument(
@@ -576,8 +587,13 @@ def main() -> int:
             prepared = json.loads(
                 next(line for line in out.splitlines() if line.startswith("PREP "))[5:]
             )
-            for servers in args.servers:
-                emit(measure_runner(stack, env, prepared["runs"], args, servers=servers, db=db))
+            for think in args.think:
+                for servers in args.servers:
+                    emit(
+                        measure_runner(
+                            stack, env, prepared["runs"], args, servers=servers, think=think, db=db
+                        )
+                    )
             log(f"validating a {args.steps}-step script")
             spec = json.dumps({"steps": args.steps, "repeat": 20})
             out = run_django(
