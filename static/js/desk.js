@@ -79,6 +79,16 @@
       ? Number(incoming.dataset.stamp) : NaN;
     if (!isNaN(before) && !isNaN(after) && after < before) { evt.detail.shouldSwap = false; }
   });
+  // The navigation keeps the account the agent opened by hand (no live contact): history,
+  // script, knowledge and the other views ask for that account instead of none.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt || !elt.closest || !elt.closest("nav.navbar") || evt.detail.verb !== "get") { return; }
+    var header = document.getElementById("account-header");
+    if (header && header.dataset.account && !header.dataset.interaction) {
+      evt.detail.parameters["account"] = header.dataset.account;
+    }
+  });
   // Leaving an account or ticket (another view swapped in, the page closed) tells colleagues
   // at once. A beacon still leaves while the page unloads; a presence line that a swap only
   // replaces with the same one (a push re-rendering the same view) is no departure.

@@ -215,3 +215,19 @@ def test_an_account_opened_by_hand_stays_when_the_socket_syncs(
     expect(page.locator("#workspace")).to_have_attribute(
         "data-account", str(e2e_server.seed.account_id)
     )
+
+
+def test_the_navigation_keeps_an_account_opened_by_hand(e2e_server: Server, e2e_page: Any) -> None:
+    """With no live contact, history, script and the other views show the account the agent
+    opened, not "no customer selected"."""
+    page = e2e_page
+    log_in(page, e2e_server.base_url)
+    page.goto(f"{e2e_server.base_url}/desk/?account={e2e_server.seed.account_id}")
+    wait_for_live_desk(page)
+    for view in ("history", "script", "account"):
+        page.locator(f'nav.navbar a[href$="?view={view}"]').click()
+        expect(page.locator("#workspace")).to_have_attribute("data-view", view)
+        expect(page.locator("#workspace")).to_have_attribute(
+            "data-account", str(e2e_server.seed.account_id)
+        )
+    expect(page.locator("#account-header .ah-name")).to_have_text(ACCOUNT_NAME)
