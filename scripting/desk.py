@@ -66,7 +66,9 @@ def workspace_context(
 ) -> dict[str, Any]:
     """The open run of this contact (to resume), or the scripts the agent can start."""
     run = run_active_for_desk(
-        user=user, interaction_id=interaction.pk if interaction is not None else None
+        user=user,
+        interaction_id=interaction.pk if interaction is not None else None,
+        account_id=account.pk if account is not None else None,
     )
     if run is not None:
         return {"script": runner_context(run, user=user)}

@@ -294,13 +294,18 @@ def run_get_for_agent(*, run_id: int, user: Any, for_update: bool = False) -> Sc
         raise NotFound("Script run not found.") from None
 
 
-def run_active_for_desk(*, user: Any, interaction_id: int | None) -> ScriptRun | None:
-    """The run the agent has open for this contact (or, without a contact, their latest)."""
+def run_active_for_desk(
+    *, user: Any, interaction_id: int | None, account_id: int | None = None
+) -> ScriptRun | None:
+    """The run the agent has open for this contact; without a contact, their latest open run
+    for the account they have open (or, with none open, without an account)."""
     runs = _runs().filter(agent=user, status=ScriptRun.Status.ACTIVE)
     if interaction_id is not None:
         runs = runs.filter(interaction_id=interaction_id)
+    elif account_id is not None:
+        runs = runs.filter(interaction__isnull=True, account_id=account_id)
     else:
-        runs = runs.filter(interaction__isnull=True)
+        runs = runs.filter(interaction__isnull=True, account__isnull=True)
     return runs.order_by("-updated_at", "-id").first()
 
 

@@ -138,3 +138,20 @@ def test_rendering_a_step_takes_a_fixed_number_of_queries(
         )
     with django_assert_max_num_queries(12):
         desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX)
+
+
+def test_without_a_contact_the_script_view_resumes_only_the_open_accounts_run(desk, demo_versions):
+    """An agent opened a customer by hand: a run they left open for nobody (or for another
+    customer) is not shown as this customer's; their own run for this customer is."""
+    meier, schulz = AccountFactory(name="Meier"), AccountFactory(name="Schulz")
+    survey = demo_versions["survey"]
+    desk.post("/desk/scripts/start/", {"version": survey.pk}, **HTMX)
+    desk.post("/desk/scripts/start/", {"version": survey.pk, "account": schulz.pk}, **HTMX)
+    html = desk.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
+    assert 'class="start-script"' in html and 'class="script-run"' not in html
+    desk.post("/desk/scripts/start/", {"version": survey.pk, "account": meier.pk}, **HTMX)
+    html = desk.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
+    assert 'class="script-run"' in html and "Meier" in html
+    html = desk.get("/desk/?view=script", **HTMX).content.decode()
+    assert 'class="script-run"' in html and "Meier" not in html
+    assert ScriptRun.objects.filter(status=ScriptRun.Status.ACTIVE).count() == 3
