@@ -89,6 +89,15 @@
       evt.detail.parameters["account"] = header.dataset.account;
     }
   });
+  // The navigation marks the view the workspace shows, also after an htmx swap.
+  document.addEventListener("htmx:afterSettle", function () {
+    var workspace = document.getElementById("workspace");
+    if (!workspace || !workspace.dataset.view) { return; }
+    var view = workspace.dataset.view === "ticket" ? "tickets" : workspace.dataset.view;
+    document.querySelectorAll("nav.navbar a[data-nav]").forEach(function (link) {
+      link.classList.toggle("active", link.dataset.nav === view);
+    });
+  });
   // Leaving an account or ticket (another view swapped in, the page closed) tells colleagues
   // at once. A beacon still leaves while the page unloads; a presence line that a swap only
   // replaces with the same one (a push re-rendering the same view) is no departure.

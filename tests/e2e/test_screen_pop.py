@@ -227,6 +227,7 @@ def test_the_navigation_keeps_an_account_opened_by_hand(e2e_server: Server, e2e_
     for view in ("history", "script", "account"):
         page.locator(f'nav.navbar a[href$="?view={view}"]').click()
         expect(page.locator("#workspace")).to_have_attribute("data-view", view)
+        expect(page.locator("nav.navbar a.active")).to_have_attribute("data-nav", view)
         expect(page.locator("#workspace")).to_have_attribute(
             "data-account", str(e2e_server.seed.account_id)
         )
