@@ -3,26 +3,31 @@
 Starts the real stack as production runs it (throwaway PostgreSQL, Redis for the channel
 layer when installed, `migrate` + `collectstatic`, daphne with DEBUG=0, ICENTER_CTI=kamailio,
 no in-process ticker) and Kamailio (deploy/kamailio/kamailio.cfg, unchanged) asking that
-daphne, as tests/integration/kamailio does. N ready agents (extensions 3000…) are registered
-by sipp, all with the Contact of one sipp phone that rings and answers. Then, in one run:
+daphne, as tests/integration/kamailio does. Two pools of ready agents, R (extensions 3000…,
+the longest idle) and S (5000…), are registered by sipp, all with the Contact of one sipp
+phone that rings and answers. Then, in one run, the two paths take turns in blocks
+(`--blocks`, default 2: routed, static, routed, static), each block alone at `--rate`:
 
-- `routed`: N calls to the queue number 7000 -> Kamailio POSTs /cti/kamailio/route/ ->
+- `routed`: calls to the queue number 7000 -> Kamailio POSTs /cti/kamailio/route/ ->
   icenter (token, JSON, call record, the ACD's pick of the longest-idle ready agent in
-  PostgreSQL) answers "ring <extension>" -> that agent's phone rings. Every agent takes one
-  call, so every call is decided by the ACD while agents are ready.
-- `static`: the agents are made ready again; N calls straight to the agents' extensions, one
-  each (no route request; Kamailio still posts the `offered` event to icenter first, as
-  kamailio.cfg does for every direct call).
+  PostgreSQL: one of R) answers "ring <extension>" -> that agent's phone rings. Each R agent
+  takes one call, so every routed call is an ACD decision among ready agents.
+- `static`: calls straight to S agents' extensions, one each (no route request; Kamailio
+  still POSTs the `offered` event to icenter first, as kamailio.cfg does for every direct
+  call, and icenter records the call).
 
-Setup latency is INVITE sent -> first 180 received at the caller, from sipp's message trace
-(microsecond timestamps); both paths include the `ringing` event POST Kamailio makes before
-it forwards the 180. The `sip_setup` line gives p50/p99 of both paths and their difference
-(routed minus static percentiles): what the routing hop adds, plus what icenter stored.
+Setup latency is INVITE sent -> first 180 received at the caller, from sipp's message traces
+(microsecond timestamps), split at the phone into INVITE sent -> INVITE at the phone (the
+route request or the `offered` POST) and 180 sent -> 180 at the caller (Kamailio holds the
+180 for the synchronous `ringing` POST). The `sip_setup` line gives p50/p99 of both paths
+and their difference (routed minus static percentiles): what the routing hop adds; plus
+daphne's CPU time per call, what icenter stored, and the load average.
 
 A second line, `sip_setup_kamailio_only`, repeats the measurement against a stand-in HTTP
 server that answers at once ("ring 2001"): Kamailio's own cost, without the application.
 
-    .venv/bin/python bench/sip_setup.py [--calls 200] [--rate 20] [--no-kamailio-only] [--keep]
+    .venv/bin/python bench/sip_setup.py [--calls 200] [--rate 20] [--blocks 2]
+                                        [--no-kamailio-only] [--keep]
 """
 
 from __future__ import annotations
@@ -62,10 +67,15 @@ from tests.integration.kamailio import harness  # noqa: E402
 
 TARGET_ADDED_P99_MS = 30
 QUEUE_NUMBER = "7000"
-EXTENSION_BASE = 3000
+ROUTED_BASE = 3000  # pool R: the ACD's picks for the queue calls
+STATIC_BASE = 5000  # pool S: dialled directly
 USER_PREFIX = "sip-bench-agent-"
 # Calls per path before the measurement (daphne's first requests open connections, import code)
 WARMUP_CALLS = 5
+# The phone answers this long after its 180. Not part of the setup time; with ~1 ms, a 180
+# held in Kamailio's reply route (the synchronous `ringing` POST) under load could reach the
+# caller after the 200, which sipp's caller scenario counts as a failed call.
+ANSWER_MS = 300
 CUSTOMER = "+4930123456"
 STAND_IN_TOKEN = "bench-sip-setup-token"
 LOAD = (
@@ -87,91 +97,80 @@ def _django() -> None:
 
 
 def prepare(spec: dict[str, Any]) -> dict[str, Any]:
-    """Queue 7000 and W + N ready agents, extensions EXTENSION_BASE + n, the first W longest idle.
+    """Queue 7000 and two pools of `count` ready agents; R idles longer than S.
 
-    The first W take the warm-up calls (not counted); returns both lists of extensions.
+    The longest-idle ready agent gets a queue call, so the ACD picks from R while any R agent
+    is ready; S agents are called directly. Returns the extensions of both pools.
     """
     _django()
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
+    from django.utils import timezone
 
-    from telephony.models import Queue
+    from telephony.models import Agent, Queue
 
+    count = spec["count"]
+    User = get_user_model()
+    now = timezone.now()
+    pools = {"routed": ROUTED_BASE, "static": STATIC_BASE}
     with transaction.atomic():
         Queue.objects.create(name="Bench hotline", number=QUEUE_NUMBER)
-        users = get_user_model().objects.bulk_create(
-            get_user_model()(username=f"{USER_PREFIX}{n:04d}", first_name="Agent", last_name=str(n))
-            for n in range(spec["warmup"] + spec["agents"])
-        )
-        _agents_ready(users)
+        for pool, base in pools.items():
+            users = User.objects.bulk_create(
+                User(username=f"{USER_PREFIX}{pool}-{n:04d}", first_name="Agent", last_name=str(n))
+                for n in range(count)
+            )
+            # R: idle 2-3 hours, S: idle 0-1 hour; distinct times, a well-defined order
+            idle = 7200 if pool == "routed" else 0
+            Agent.objects.bulk_create(
+                Agent(
+                    user=user,
+                    extension=str(base + n),
+                    state=Agent.State.READY,
+                    state_since=now - timedelta(seconds=idle + 3600 - n),
+                )
+                for n, user in enumerate(users)
+            )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    extensions = [str(EXTENSION_BASE + n) for n in range(len(users))]
-    return {"warmup": extensions[: spec["warmup"]], "extensions": extensions[spec["warmup"] :]}
-
-
-def _agents_ready(users: list[Any]) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from telephony.models import Agent
-
-    now = timezone.now()
-    Agent.objects.bulk_create(
-        Agent(
-            user=user,
-            extension=str(EXTENSION_BASE + n),
-            state=Agent.State.READY,
-            # distinct idle times: the ACD's longest-idle order is well defined
-            state_since=now - timedelta(seconds=10000 - n),
-        )
-        for n, user in enumerate(users)
-    )
-
-
-def ready_again(spec: dict[str, Any]) -> dict[str, Any]:
-    """Between the paths: the agents (in wrap-up after their routed call) are ready again."""
-    _django()
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from telephony.models import Agent
-
-    now = timezone.now()
-    agents = list(Agent.objects.filter(user__username__startswith=USER_PREFIX).order_by("id"))
-    for n, agent in enumerate(agents):
-        agent.state, agent.state_reason, agent.wrap_up_until = Agent.State.READY, "", None
-        agent.state_since = now - timedelta(seconds=10000 - n)
-    Agent.objects.bulk_update(agents, ["state", "state_reason", "wrap_up_until", "state_since"])
-    return {"ready": len(agents)}
+    return {pool: [str(base + n) for n in range(count)] for pool, base in pools.items()}
 
 
 def tally(spec: dict[str, Any]) -> dict[str, Any]:
-    """What icenter stored for the calls of one path (dialled number `dnis` or extensions)."""
+    """What icenter stored for the calls of each path offered since `since`."""
     _django()
     from django.db.models import Count, Q
 
     from telephony.models import Call, CallEventRecord
 
-    calls = Call.objects.filter(offered_at__gte=datetime.fromisoformat(spec["since"]))
-    if spec["path"] == "routed":
-        calls = calls.filter(dnis=QUEUE_NUMBER)
-    else:
-        calls = calls.exclude(dnis=QUEUE_NUMBER).filter(ani=CUSTOMER)
-    figures = calls.aggregate(
-        recorded=Count("id"),
-        with_agent=Count("id", filter=Q(agent__isnull=False)),
-        answered=Count("id", filter=Q(answered_at__isnull=False)),
-        ended=Count("id", filter=Q(status=Call.Status.ENDED)),
-        agents=Count("agent", distinct=True),
-    )
-    events = CallEventRecord.objects.filter(call_id__in=calls.values("call_id"))
-    figures["events_applied"] = events.filter(result=CallEventRecord.Result.APPLIED).count()
-    figures["events_ignored"] = events.exclude(result=CallEventRecord.Result.APPLIED).count()
-    return figures
+    since = Call.objects.filter(offered_at__gte=datetime.fromisoformat(spec["since"]), ani=CUSTOMER)
+    out = {}
+    for path, calls in (
+        ("routed", since.filter(dnis=QUEUE_NUMBER)),
+        ("static", since.exclude(dnis=QUEUE_NUMBER)),
+    ):
+        figures = calls.aggregate(
+            recorded=Count("id"),
+            with_agent=Count("id", filter=Q(agent__isnull=False)),
+            answered=Count("id", filter=Q(answered_at__isnull=False)),
+            ended=Count("id", filter=Q(status=Call.Status.ENDED)),
+            agents=Count("agent", distinct=True),
+        )
+        # the agents of this path's pool who got a call: all R agents for the queue calls
+        figures["agents_of_pool"] = (
+            calls.filter(agent__user__username__startswith=f"{USER_PREFIX}{path}-")
+            .values("agent")
+            .distinct()
+            .count()
+        )
+        events = CallEventRecord.objects.filter(call_id__in=calls.values("call_id"))
+        figures["events_applied"] = events.filter(result=CallEventRecord.Result.APPLIED).count()
+        figures["events_ignored"] = events.exclude(result=CallEventRecord.Result.APPLIED).count()
+        out[path] = figures
+    return out
 
 
 # -- SIP side -------------------------------------------------------------------------------
@@ -208,46 +207,82 @@ def pct(values: list[float], q: float) -> float:
     return round(float(percentile(values, q) or 0.0), 2)
 
 
-def first_seen(messages_log: Path, direction: str, start: str) -> dict[str, datetime]:
-    """When the first message `direction` ("sent"/"received") starting with `start` was
-    traced, per Call-ID."""
-    seen: dict[str, datetime] = {}
+def traced(messages_log: Path) -> list[tuple[str, str, str, str]]:
+    """(timestamp, "sent"/"received", first line, Call-ID) per traced message, in order."""
+    found = []
     for stamp, way, body in _BLOCK.findall(messages_log.read_text(errors="replace")):
         match = re.search(r"^Call-ID:\s*(\S+)", body, re.M | re.I)
-        if match and way.endswith(direction) and body.lstrip().startswith(start):
-            seen.setdefault(match.group(1), datetime.fromisoformat(stamp))
+        if match:
+            first = body.lstrip().split("\n", 1)[0]
+            found.append((stamp, way.split()[-1], first, match.group(1)))
+    return found
+
+
+def first_seen(
+    trace: list[tuple[str, str, str, str]], direction: str, start: str
+) -> dict[str, datetime]:
+    """When the first message `direction` starting with `start` was traced, per Call-ID."""
+    seen: dict[str, datetime] = {}
+    for stamp, way, first, call_id in trace:
+        if way == direction and first.startswith(start):
+            seen.setdefault(call_id, datetime.fromisoformat(stamp))
     return seen
-
-
-def _between(start: dict[str, datetime], end: dict[str, datetime]) -> list[float]:
-    return [(end[c] - start[c]).total_seconds() * 1000 for c in start if c in end]
 
 
 @dataclass
 class PathTimes:
-    """Per call, in ms: INVITE sent -> first 180 at the caller (`setup`), split into
-    INVITE sent -> INVITE at the phone (`to_phone`: Kamailio, the route request or the
+    """Per call of one path, in ms: INVITE sent -> first 180 at the caller (`setup`), split
+    into INVITE sent -> INVITE at the phone (`to_phone`: Kamailio, the route request or the
     `offered` event) and 180 sent by the phone -> 180 at the caller (`back`: Kamailio, the
     `ringing` event). The phone and the caller are sipp processes on the same clock."""
 
+    dialled: int
     setup: list[float]
     to_phone: list[float]
     back: list[float]
-    failed: int
+    rung: set[str]
+
+    def merge(self, other: PathTimes) -> PathTimes:
+        return PathTimes(
+            dialled=self.dialled + other.dialled,
+            setup=self.setup + other.setup,
+            to_phone=self.to_phone + other.to_phone,
+            back=self.back + other.back,
+            rung=self.rung | other.rung,
+        )
 
 
-def path_times(workdir: Path, name: str, failed: int) -> PathTimes:
-    caller = workdir / f"caller-{name}_messages.log"
-    phone = workdir / f"phone-{name}_messages.log"
+def path_times(workdir: Path, name: str) -> dict[str, PathTimes]:
+    """The calls of one sipp run, split by path: "routed" (dialled 7000) and "static"."""
+    caller = traced(workdir / f"caller-{name}_messages.log")
+    phone = traced(workdir / f"phone-{name}_messages.log")
     invited = first_seen(caller, "sent", "INVITE ")
-    return PathTimes(
-        setup=_between(invited, first_seen(caller, "received", "SIP/2.0 180")),
-        to_phone=_between(invited, first_seen(phone, "received", "INVITE ")),
-        back=_between(
-            first_seen(phone, "sent", "SIP/2.0 180"), first_seen(caller, "received", "SIP/2.0 180")
-        ),
-        failed=failed,
-    )
+    rang = first_seen(caller, "received", "SIP/2.0 180")
+    at_phone = first_seen(phone, "received", "INVITE ")
+    ringing = first_seen(phone, "sent", "SIP/2.0 180")
+    dialled: dict[str, str] = {}
+    rung: dict[str, str] = {}
+    for _, way, first, call_id in caller:
+        if way == "sent" and first.startswith("INVITE "):
+            dialled.setdefault(call_id, first.split()[1].split("@")[0].removeprefix("sip:"))
+    for _, way, first, call_id in phone:
+        if way == "received" and first.startswith("INVITE "):
+            rung.setdefault(call_id, first.split()[1].split("@")[0].removeprefix("sip:"))
+
+    def ms(start: dict[str, datetime], end: dict[str, datetime], ids: list[str]) -> list[float]:
+        return [(end[c] - start[c]).total_seconds() * 1000 for c in ids if c in start and c in end]
+
+    out = {}
+    for path in ("routed", "static"):
+        ids = [c for c, to in dialled.items() if (to == QUEUE_NUMBER) == (path == "routed")]
+        out[path] = PathTimes(
+            dialled=len(ids),
+            setup=ms(invited, rang, ids),
+            to_phone=ms(invited, at_phone, ids),
+            back=ms(ringing, rang, ids),
+            rung={rung[c] for c in ids if c in rung},
+        )
+    return out
 
 
 def injection(workdir: Path, name: str, values: list[str]) -> Path:
@@ -289,12 +324,15 @@ def run(
     phone_port: int,
     targets: list[str],
     rate: float,
-) -> PathTimes:
-    """One call per entry of `targets` (a number to dial), answered by the sipp phone."""
+) -> tuple[dict[str, PathTimes], int]:
+    """One call per entry of `targets` (the number dialled), answered by the sipp phone.
+
+    Returns the times per path and sipp's count of failed calls.
+    """
     calls = len(targets)
     phone = harness.sipp(
         f"phone-{name}",
-        harness.scenario("phone_answers", workdir, ANSWER_MS="1", HOLD_MS="10000"),
+        harness.scenario("phone_answers", workdir, ANSWER_MS=str(ANSWER_MS), HOLD_MS="10000"),
         workdir=workdir,
         port=phone_port,
         calls=calls,
@@ -319,17 +357,71 @@ def run(
     try:
         phone.wait(30)
     except Exception:
-        log(f"the phone of the {name} path did not finish; stopped")
+        log(f"the phone of the {name} run did not finish; stopped")
     failed = _failed_calls(caller)
     if rc != 0:
         log(f"sipp caller ({name}) exited {rc}: {failed} calls failed")
-    return path_times(workdir, name, failed)
+    return path_times(workdir, name), failed
 
 
-def rung_extensions(workdir: Path, name: str) -> int:
-    """Distinct extensions the phone was rung at (the user part of the INVITEs it received)."""
-    text = (workdir / f"phone-{name}_messages.log").read_text(errors="replace")
-    return len(set(re.findall(r"received[^\n]*\n\n\s*INVITE sip:(\d+)@", text)))
+def alternate(routed: list[str], static: list[str]) -> list[str]:
+    """routed[0], static[0], routed[1], static[1], …"""
+    return [number for pair in zip(routed, static, strict=True) for number in pair]
+
+
+def blocks(
+    kamailio: harness.Kamailio,
+    workdir: Path,
+    *,
+    phone_port: int,
+    static_targets: list[str],
+    rate: float,
+    count: int,
+    server_pid: int | None = None,
+) -> tuple[dict[str, PathTimes], int, dict[str, float]]:
+    """The paths in turn, `count` blocks each: routed, static, routed, static, …
+
+    Each block runs alone at `rate` (a path never shares Kamailio's workers or daphne with
+    the other path's calls), and taking turns spreads slow spells of a shared machine over
+    both paths. `static_targets` has one number per static call. With `server_pid`, also
+    the CPU seconds that process spent during each path's blocks.
+    """
+    calls = len(static_targets)
+    count = max(1, min(count, calls))
+    sizes = [calls // count + (1 if b < calls % count else 0) for b in range(count)]
+    merged: dict[str, PathTimes] = {}
+    cpu = {"routed": 0.0, "static": 0.0}
+    failed, start = 0, 0
+    for b, size in enumerate(sizes):
+        for path, targets in (
+            ("routed", [QUEUE_NUMBER] * size),
+            ("static", static_targets[start : start + size]),
+        ):
+            before = cpu_seconds(server_pid)
+            times, lost = run(
+                kamailio,
+                workdir,
+                name=f"{path}-{b}",
+                phone_port=phone_port,
+                targets=targets,
+                rate=rate,
+            )
+            cpu[path] += cpu_seconds(server_pid) - before
+            failed += lost
+            merged[path] = merged[path].merge(times[path]) if path in merged else times[path]
+        start += size
+    return merged, failed, cpu
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _failed_calls(caller: harness.Sipp) -> int:
@@ -360,11 +452,16 @@ def minus(a: list[float], b: list[float]) -> dict[str, float]:
     return {q: round(pct(a, n) - pct(b, n), 2) for q, n in (("p50", 50), ("p99", 99))}
 
 
-def paths(routed: PathTimes, static: PathTimes) -> dict[str, Any]:
+def paths(times: dict[str, PathTimes], failed: int) -> dict[str, Any]:
+    routed, static = times["routed"], times["static"]
     return {
         "routed_ok": len(routed.setup),
         "static_ok": len(static.setup),
-        "failed_calls": {"routed": routed.failed, "static": static.failed},
+        "not_set_up": {
+            "routed": routed.dialled - len(routed.setup),
+            "static": static.dialled - len(static.setup),
+        },
+        "sipp_failed_calls": failed,
         "routed_setup_ms": p50_p99(routed.setup),
         "static_setup_ms": p50_p99(static.setup),
         "added_ms": minus(routed.setup, static.setup),
@@ -416,11 +513,10 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
     log(f"migrating ({db}, channel layer {channel_layer})")
     run_django(env, ["manage.py", "migrate", "--noinput"], what="migrate")
     run_django(env, ["manage.py", "collectstatic", "--noinput"], what="collectstatic")
-    log(f"preparing {args.calls} ready agents and queue {QUEUE_NUMBER}")
-    prepared = _child(env, "prepare", {"agents": args.calls, "warmup": WARMUP_CALLS})
-    extensions: list[str] = prepared["extensions"]
-    warmup: list[str] = prepared["warmup"]
-    _, app_port, daphne_log = start_daphne(stack, env)
+    count = WARMUP_CALLS + args.calls
+    log(f"preparing queue {QUEUE_NUMBER} and 2 x {count} ready agents")
+    pools = _child(env, "prepare", {"count": count})
+    daphne, app_port, daphne_log = start_daphne(stack, env)
     workdir = base / "sip"
     kamailio = harness.Kamailio(
         workdir=workdir / "kamailio",
@@ -434,72 +530,67 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
     if args.keep:
         stack.add_callback("keep", lambda: _keep(workdir, daphne_log))
     phone_port = harness.free_sip_port()
-    log(f"registering {len(warmup + extensions)} extensions at one sipp phone")
-    register_all(kamailio, extensions=warmup + extensions, phone_port=phone_port, workdir=workdir)
+    extensions = pools["routed"] + pools["static"]
+    log(f"registering {len(extensions)} extensions at one sipp phone")
+    register_all(kamailio, extensions=extensions, phone_port=phone_port, workdir=workdir)
 
-    log(f"warm-up: {len(warmup)} calls to queue {QUEUE_NUMBER} (not counted)")
+    warm = WARMUP_CALLS
+    log(f"warm-up: {2 * warm} calls, alternating queue and extension (not counted)")
     run(
         kamailio,
         workdir,
-        name="warmup-routed",
+        name="warmup",
         phone_port=phone_port,
-        targets=[QUEUE_NUMBER] * len(warmup),
+        targets=alternate([QUEUE_NUMBER] * warm, pools["static"][:warm]),
         rate=args.rate,
     )
-    log(f"{args.calls} calls at {args.rate}/s to queue {QUEUE_NUMBER} (icenter decides)")
+    log(
+        f"{args.calls} calls per path at {args.rate}/s in {args.blocks} blocks each, taking "
+        f"turns: queue {QUEUE_NUMBER} (icenter decides), agents' extensions (static)"
+    )
     since = datetime.now(UTC).isoformat()
-    routed = run(
+    times, failed, cpu = blocks(
         kamailio,
         workdir,
-        name="routed",
         phone_port=phone_port,
-        targets=[QUEUE_NUMBER] * args.calls,
+        static_targets=pools["static"][warm:],
         rate=args.rate,
+        count=args.blocks,
+        server_pid=daphne.pid,
     )
-    load_routed = load_average()
+    load = load_average()
     time.sleep(1)  # the last hang-ups' events reach icenter
-    routed_tally = _child(env, "tally", {"path": "routed", "since": since})
-    routed_tally["phone_rang_extensions"] = rung_extensions(workdir, "routed")
-    _child(env, "ready_again", {})
-    log(f"warm-up: {len(warmup)} calls straight to extensions (not counted)")
-    run(
-        kamailio,
-        workdir,
-        name="warmup-static",
-        phone_port=phone_port,
-        targets=warmup,
-        rate=args.rate,
-    )
-    log(f"{args.calls} calls at {args.rate}/s straight to the agents' extensions (static)")
-    since = datetime.now(UTC).isoformat()
-    static = run(
-        kamailio, workdir, name="static", phone_port=phone_port, targets=extensions, rate=args.rate
-    )
-    load_static = load_average()
-    time.sleep(1)
-    static_tally = _child(env, "tally", {"path": "static", "since": since})
-    static_tally["phone_rang_extensions"] = rung_extensions(workdir, "static")
+    stored = _child(env, "tally", {"since": since})
+    for path in ("routed", "static"):
+        stored[path]["phone_rang_extensions"] = len(times[path].rung)
     errors = kamailio_errors(kamailio)
     kamailio.stop()
-    figures = paths(routed, static)
+    figures = paths(times, failed)
     result = {
         "bench": "sip_setup",
         "app": f"icenter (daphne x1, DEBUG=0, {db}, channel layer {channel_layer})",
-        "calls": args.calls,
+        "calls_per_path": args.calls,
         "rate_per_s": args.rate,
+        "blocks_per_path": args.blocks,
         "kamailio_children": kamailio.children,
         **figures,
-        "icenter_routed": routed_tally,
-        "icenter_static": static_tally,
+        # daphne's CPU time while a path's calls ran / its calls (each: 4 POSTs from Kamailio)
+        "daphne_cpu_ms_per_call": {
+            path: round(cpu[path] * 1000 / max(1, len(times[path].setup)), 1)
+            for path in ("routed", "static")
+        },
+        "icenter_stored": stored,
         "kamailio_errors": errors,
-        "load_average_1m": {"routed": load_routed, "static": load_static},
+        "load_average_1m": load,
+        # every call set up and completed, every routed call an ACD pick, and the hop's p99
         "target_met": bool(
-            len(routed.setup) == len(static.setup) == args.calls
-            and routed_tally.get("agents") == args.calls
+            figures["routed_ok"] == figures["static_ok"] == args.calls
+            and failed == 0
+            and stored["routed"]["agents_of_pool"] == args.calls
             and figures["added_ms"]["p99"] <= TARGET_ADDED_P99_MS
         ),
     }
-    return result, routed
+    return result, times["routed"]
 
 
 def _child(env: dict[str, str], function: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -536,39 +627,34 @@ def measure_kamailio_only(args: argparse.Namespace) -> tuple[dict[str, Any], Pat
         kamailio.start()
         phone_port = harness.free_sip_port()
         harness.register(kamailio, extension="2001", phone_port=phone_port, workdir=workdir)
-        log(f"kamailio only: {args.calls} calls to the queue, then to 2001 (stand-in app)")
-        routed = run(
+        log(f"kamailio only: {args.calls} calls per path, queue and 2001 (stand-in app)")
+        times, failed, _ = blocks(
             kamailio,
             workdir,
-            name="routed",
             phone_port=phone_port,
-            targets=[QUEUE_NUMBER] * args.calls,
+            static_targets=["2001"] * args.calls,
             rate=args.rate,
-        )
-        static = run(
-            kamailio,
-            workdir,
-            name="static",
-            phone_port=phone_port,
-            targets=["2001"] * args.calls,
-            rate=args.rate,
+            count=args.blocks,
         )
         load = load_average()
     result = {
         "bench": "sip_setup_kamailio_only",
         "app": "HTTP stand-in (answers at once)",
-        "calls": args.calls,
+        "calls_per_path": args.calls,
         "rate_per_s": args.rate,
-        **paths(routed, static),
+        **paths(times, failed),
         "load_average_1m": load,
     }
-    return result, routed
+    return result, times["routed"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200, help="calls per path (and agents)")
+    parser.add_argument("--calls", type=int, default=200, help="calls per path")
     parser.add_argument("--rate", type=float, default=20, help="new calls per second")
+    parser.add_argument(
+        "--blocks", type=int, default=2, help="blocks per path, run in turns (default 2)"
+    )
     parser.add_argument(
         "--no-kamailio-only", action="store_true", help="skip the stand-in measurement"
     )
