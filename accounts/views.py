@@ -63,7 +63,7 @@ def _workspace(
 ) -> HttpResponse:
     """The desk with the given workspace view: full page, or the workspace for htmx."""
     htmx = getattr(request, "htmx", None)
-    workspace_only = bool(htmx) and not htmx.history_restore_request
+    workspace_only = htmx is not None and bool(htmx) and not htmx.history_restore_request
     state = desk_selectors.desk_state_for_agent(
         agent_id=agent.pk,
         account_id=account_id,
