@@ -606,6 +606,20 @@ class RtpEar:
         self.close()
 
 
+def refused_call_heard(
+    kamailio: Kamailio, *, to: str, ani: str, workdir: Path, code: int = 480
+) -> tuple[Sipp, list[RtpPacket]]:
+    """A customer calls `to`, hears early media (183 + SDP) and is refused with `code` (e.g.
+    a closed queue): the finished caller and every RTP packet it heard."""
+    with RtpEar() as ear:
+        caller = call_with_media(
+            kamailio, to=to, ani=ani, workdir=workdir, media_port=ear.port, expect=code
+        )
+        rc = caller.wait(40)
+        assert rc == 0, caller.diagnostics()
+        return caller, ear.received()
+
+
 def call_with_media(
     kamailio: Kamailio,
     *,

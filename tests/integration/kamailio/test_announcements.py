@@ -82,17 +82,10 @@ def test_a_closed_queue_plays_its_own_spoken_announcement(
     call_command("make_announcements", "--dir", str(media), "--positions", "1")
     own, generic = media / "queue-7001-closed.wav", media / "queue-closed.wav"
     assert seconds(own) + 2 < seconds(generic)  # so the packet count tells them apart
-    with harness.RtpEar() as ear:
-        caller = harness.call_with_media(
-            kamailio_media,
-            to="7001",
-            ani=CUSTOMER,
-            workdir=tmp_path,
-            media_port=ear.port,
-            expect=480,
-        )
-        finished(caller)  # 183 with SDP, the queue's announcement, then 480
-        heard = ear.received()
+    # 183 with SDP, the queue's announcement, then 480
+    caller, heard = harness.refused_call_heard(
+        kamailio_media, to="7001", ani=CUSTOMER, workdir=tmp_path
+    )
     assert {p.source for p in heard} == {("127.0.0.1", sdp_port(caller.messages(), "183"))}
     assert len(sound(heard)) > 20
     assert f"playing {own} to the waiting caller" in kamailio_media.log()
@@ -111,17 +104,9 @@ def test_a_closed_queue_whose_own_file_was_never_written_plays_the_generic_one(
     media = tmp_path / "media"
     closed_today(QueueFactory(number="7001", closed_announcement="We open at eight tomorrow."))
     assert not (media / "queue-7001-closed.wav").exists()  # make_announcements not run
-    with harness.RtpEar() as ear:
-        caller = harness.call_with_media(
-            kamailio_media,
-            to="7001",
-            ani=CUSTOMER,
-            workdir=tmp_path,
-            media_port=ear.port,
-            expect=480,
-        )
-        finished(caller)
-        heard = ear.received()
+    _caller, heard = harness.refused_call_heard(
+        kamailio_media, to="7001", ani=CUSTOMER, workdir=tmp_path
+    )
     log = kamailio_media.log()
     assert f"rtpengine could not play {media}/queue-7001-closed.wav: playing" in log
     assert f"playing {media}/queue-closed.wav to the waiting caller" in log

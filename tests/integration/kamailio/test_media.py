@@ -113,24 +113,17 @@ def test_a_closed_queue_plays_its_announcement_before_it_refuses_the_call(
     queue = QueueFactory(number="7001", closed_announcement="We open at 8.")
     other_day = (timezone.localtime().weekday() + 1) % 7
     OpeningHours.objects.create(queue=queue, weekday=other_day, opens=time(8), closes=time(18))
-    with harness.RtpEar() as ear:
-        caller = harness.call_with_media(
-            kamailio_media,
-            to="7001",
-            ani=CUSTOMER,
-            workdir=tmp_path,
-            media_port=ear.port,
-            expect=480,
-        )
-        finished(caller)  # 183 with SDP, the announcement, then 480
-        heard = ear.received()
-        announced_at = sdp_port(caller.messages(), "183")
-        assert heard, "the caller heard nothing before the 480"
-        assert {p.source for p in heard} == {("127.0.0.1", announced_at)}
-        assert len(sound(heard)) > 20
-        # the generic closed announcement lasts at least 3 s (tones; speech is longer): 20 ms
-        # packets, most of them
-        assert len(heard) >= 100
+    # 183 with SDP, the announcement, then 480
+    caller, heard = harness.refused_call_heard(
+        kamailio_media, to="7001", ani=CUSTOMER, workdir=tmp_path
+    )
+    announced_at = sdp_port(caller.messages(), "183")
+    assert heard, "the caller heard nothing before the 480"
+    assert {p.source for p in heard} == {("127.0.0.1", announced_at)}
+    assert len(sound(heard)) > 20
+    # the generic closed announcement lasts at least 3 s (tones; speech is longer): 20 ms
+    # packets, most of them
+    assert len(heard) >= 100
     assert "queue-closed.wav" in kamailio_media.log()
     harness.wait_for(lambda: not rtpengine.call_ids(), what="rtpengine to end the session")
     call = ended_call()
