@@ -38,7 +38,7 @@ from accounts.models import (
 from icenter import roles
 from icenter.desk import selectors as desk_selectors
 from icenter.desk.rendering import desk_context
-from icenter.desk.views import agent_required
+from icenter.desk.views import agent_required, render_workspace
 from icenter.errors import DomainError
 from telephony.models import Agent, AgentGroup
 
@@ -62,19 +62,9 @@ def _workspace(
     request: HttpRequest, agent: Agent, *, view: str, account_id: int | None = None, **extra: Any
 ) -> HttpResponse:
     """The desk with the given workspace view: full page, or the workspace for htmx."""
-    htmx = getattr(request, "htmx", None)
-    workspace_only = htmx is not None and bool(htmx) and not htmx.history_restore_request
-    state = desk_selectors.desk_state_for_agent(
-        agent_id=agent.pk,
-        account_id=account_id,
-        workspace=view if workspace_only else None,
-        user=request.user,
+    return render_workspace(
+        request, agent, view=view, account_id=account_id, extra=lambda _state: extra
     )
-    assert state is not None
-    context = desk_context(state, view=view, **extra)
-    if workspace_only:
-        return render(request, "desk/partials/workspace.html", context)
-    return render(request, "desk/desk.html", context)
 
 
 def _message(request: HttpRequest, message: str, *, level: str = "error") -> HttpResponse:

@@ -221,6 +221,14 @@ def _presence_notify(*, user: User, kind: str, object_id: int) -> None:
         )
 
 
+def _presence_row_locked(*, user: User, kind: str, object_id: int) -> Presence | None:
+    return (
+        Presence.objects.select_for_update()
+        .filter(user=user, kind=kind, object_id=object_id)
+        .first()
+    )
+
+
 def presence_touch(*, user: User, kind: str, object_id: int, editing: bool = False) -> bool:
     """Note that the user has this account or ticket open right now (a heartbeat).
 
@@ -232,11 +240,7 @@ def presence_touch(*, user: User, kind: str, object_id: int, editing: bool = Fal
     _presence_kind_check(kind)
     now = timezone.now()
     with transaction.atomic():
-        row = (
-            Presence.objects.select_for_update()
-            .filter(user=user, kind=kind, object_id=object_id)
-            .first()
-        )
+        row = _presence_row_locked(user=user, kind=kind, object_id=object_id)
         if row is None:
             try:
                 with transaction.atomic():
@@ -268,11 +272,7 @@ def presence_leave(*, user: User, kind: str, object_id: int) -> bool:
     """
     _presence_kind_check(kind)
     with transaction.atomic():
-        row = (
-            Presence.objects.select_for_update()
-            .filter(user=user, kind=kind, object_id=object_id)
-            .first()
-        )
+        row = _presence_row_locked(user=user, kind=kind, object_id=object_id)
         if row is None:
             return False
         was_seen = row.seen_at >= timezone.now() - PRESENCE_TTL

@@ -120,9 +120,28 @@ def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
     view = request.GET.get("view", "account")
     if view not in WORKSPACE_VIEWS:
         view = "account"
-    account_id = _int(request.GET.get("account"))
-    # An htmx request swaps the workspace only: load just what that view shows.
-    workspace_only = bool(request.htmx) and not request.htmx.history_restore_request
+    return render_workspace(
+        request,
+        agent,
+        view=view,
+        account_id=_int(request.GET.get("account")),
+        extra=lambda state: _workspace_extra(request, view, state),
+    )
+
+
+def render_workspace(
+    request: HttpRequest,
+    agent: Agent,
+    *,
+    view: str,
+    account_id: int | None,
+    extra: Callable[[selectors.DeskState], dict[str, Any]] | None = None,
+) -> HttpResponse:
+    """The desk showing one workspace view: for htmx the workspace alone (loading just what
+    that view shows), otherwise the whole page. `extra`: the view's own context, from the
+    desk state."""
+    htmx = getattr(request, "htmx", None)
+    workspace_only = htmx is not None and bool(htmx) and not htmx.history_restore_request
     state = selectors.desk_state_for_agent(
         agent_id=agent.pk,
         account_id=account_id,
@@ -130,7 +149,7 @@ def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
         user=request.user,
     )
     assert state is not None
-    context = desk_context(state, view=view, **_workspace_extra(request, view, state))
+    context = desk_context(state, view=view, **(extra(state) if extra else {}))
     if workspace_only:
         return render(request, "desk/partials/workspace.html", context)
     return render(request, "desk/desk.html", context)
