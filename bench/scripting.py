@@ -33,8 +33,6 @@ import json
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -46,18 +44,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    DAPHNE,
     ROOT,
     SetupError,
     Stack,
+    cpu_seconds,
     emit,
     log,
     raise_nofile,
     run_django,
-    start_daphne,
     start_postgres,
+    start_servers,
     summary_ms,
-    tail,
 )
 
 TARGET_P95_MS = 30.0
@@ -249,16 +246,6 @@ def validate_big(spec: dict[str, Any]) -> dict[str, Any]:
 # -- outside: the desks -----------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time a process has used so far (Linux /proc), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def load_average() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -419,55 +406,6 @@ async def drive(
         for connection in connections:
             await connection.close()
     return results
-
-
-def start_servers(stack: Stack, env: dict[str, str], count: int) -> tuple[list[Any], int]:
-    """One daphne process, or `count` of them accepting on one shared listening socket.
-
-    Several processes stand in for the production setup of several daphne processes
-    behind a load balancer (README "Production"); here the kernel spreads the
-    connections. None runs the in-process ticker: production runs the periodic tasks in
-    Celery beat and workers (not started here; the runner does not depend on them).
-    """
-    if count == 1:
-        process, port, _logfile = start_daphne(stack, env)
-        return [process], port
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    listener.set_inheritable(True)
-    stack.add_callback("listening socket", listener.close)
-    port = listener.getsockname()[1]
-    processes = []
-    for number in range(count):
-        logfile = os.path.join(stack.base, f"daphne-{port}-{number}.log")
-        process = subprocess.Popen(
-            [DAPHNE, "--fd", str(listener.fileno()), "icenter.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logfile, "ab"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-            pass_fds=(listener.fileno(),),
-            start_new_session=True,
-        )
-        stack.add_process(f"daphne {number}", process)
-        processes.append(process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise SetupError(f"daphne exited:\n{tail(logfile)}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2):
-                break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        raise SetupError("daphne did not answer HTTP within 60 s")
-    time.sleep(2)  # every process has its application loaded
-    return processes, port
 
 
 def measure_runner(

@@ -1,10 +1,11 @@
 """Call setup through Kamailio with icenter's routing hop vs. the same calls routed statically.
 
 Starts the real stack as production runs it (throwaway PostgreSQL, Redis for the channel
-layer when installed, `migrate` + `collectstatic`, daphne with DEBUG=0, ICENTER_CTI=kamailio,
-no in-process ticker) and Kamailio (deploy/kamailio/kamailio.cfg, unchanged) asking that
-daphne, as tests/integration/kamailio does. Two pools of ready agents, R (extensions 3000…,
-the longest idle) and S (5000…), are registered by sipp, all with the Contact of one sipp
+layer when installed, `migrate` + `collectstatic`, daphne with DEBUG=0 — `--servers`,
+default 2 sharing one listening socket — ICENTER_CTI=kamailio, no in-process ticker)
+and Kamailio (deploy/kamailio/kamailio.cfg, unchanged) asking that daphne, as
+tests/integration/kamailio does. Two pools of ready agents, R (extensions 3000…, the longest
+idle) and S (5000…), are registered by sipp, all with the Contact of one sipp
 phone that rings and answers. Then, in one run, the two paths take turns in blocks
 (`--blocks`, default 2: routed, static, routed, static), each block alone at `--rate`:
 
@@ -41,6 +42,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,13 +56,14 @@ if str(ROOT) not in sys.path:
 from bench._common import (  # noqa: E402
     SetupError,
     Stack,
+    cpu_seconds,
     emit,
     log,
     percentile,
     run_django,
-    start_daphne,
     start_postgres,
     start_redis,
+    start_servers,
     tail,
 )
 from tests.integration.kamailio import harness  # noqa: E402
@@ -377,14 +380,14 @@ def blocks(
     static_targets: list[str],
     rate: float,
     count: int,
-    server_pid: int | None = None,
+    server_pids: Sequence[int] = (),
 ) -> tuple[dict[str, PathTimes], int, dict[str, float]]:
     """The paths in turn, `count` blocks each: routed, static, routed, static, …
 
     Each block runs alone at `rate` (a path never shares Kamailio's workers or daphne with
     the other path's calls), and taking turns spreads slow spells of a shared machine over
-    both paths. `static_targets` has one number per static call. With `server_pid`, also
-    the CPU seconds that process spent during each path's blocks.
+    both paths. `static_targets` has one number per static call. With `server_pids`, also
+    the CPU seconds those processes spent during each path's blocks.
     """
     calls = len(static_targets)
     count = max(1, min(count, calls))
@@ -397,7 +400,7 @@ def blocks(
             ("routed", [QUEUE_NUMBER] * size),
             ("static", static_targets[start : start + size]),
         ):
-            before = cpu_seconds(server_pid)
+            before = servers_cpu(server_pids)
             times, lost = run(
                 kamailio,
                 workdir,
@@ -406,22 +409,16 @@ def blocks(
                 targets=targets,
                 rate=rate,
             )
-            cpu[path] += cpu_seconds(server_pid) - before
+            cpu[path] += servers_cpu(server_pids) - before
             failed += lost
             merged[path] = merged[path].merge(times[path]) if path in merged else times[path]
         start += size
     return merged, failed, cpu
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process (Linux /proc), 0 when unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def servers_cpu(pids: Sequence[int]) -> float:
+    """User + system CPU seconds of the processes so far (0 for one that cannot be read)."""
+    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def _failed_calls(caller: harness.Sipp) -> int:
@@ -516,7 +513,7 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
     count = WARMUP_CALLS + args.calls
     log(f"preparing queue {QUEUE_NUMBER} and 2 x {count} ready agents")
     pools = _child(env, "prepare", {"count": count})
-    daphne, app_port, daphne_log = start_daphne(stack, env)
+    servers, app_port = start_servers(stack, env, args.servers)
     workdir = base / "sip"
     kamailio = harness.Kamailio(
         workdir=workdir / "kamailio",
@@ -528,7 +525,7 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
     stack.add_callback("kamailio", kamailio.stop)
     kamailio.start()
     if args.keep:
-        stack.add_callback("keep", lambda: _keep(workdir, daphne_log))
+        stack.add_callback("keep", lambda: _keep(workdir, Path(stack.base)))
     phone_port = harness.free_sip_port()
     extensions = pools["routed"] + pools["static"]
     log(f"registering {len(extensions)} extensions at one sipp phone")
@@ -556,7 +553,7 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
         static_targets=pools["static"][warm:],
         rate=args.rate,
         count=args.blocks,
-        server_pid=daphne.pid,
+        server_pids=[server.pid for server in servers],
     )
     load = load_average()
     time.sleep(1)  # the last hang-ups' events reach icenter
@@ -568,7 +565,7 @@ def measure_app(stack: Stack, args: argparse.Namespace) -> tuple[dict[str, Any],
     figures = paths(times, failed)
     result = {
         "bench": "sip_setup",
-        "app": f"icenter (daphne x1, DEBUG=0, {db}, channel layer {channel_layer})",
+        "app": f"icenter (daphne x{args.servers}, DEBUG=0, {db}, channel layer {channel_layer})",
         "calls_per_path": args.calls,
         "rate_per_s": args.rate,
         "blocks_per_path": args.blocks,
@@ -602,10 +599,11 @@ def _child(env: dict[str, str], function: str, spec: dict[str, Any]) -> dict[str
     return dict(json.loads(next(line for line in out.splitlines() if line.startswith("OUT "))[4:]))
 
 
-def _keep(workdir: Path, daphne_log: str) -> None:
+def _keep(workdir: Path, base: Path) -> None:
     kept = Path(f"/tmp/icenter-sip-bench-{time.strftime('%Y%m%d-%H%M%S')}")
     shutil.copytree(workdir, kept, dirs_exist_ok=True, ignore=shutil.ignore_patterns("run"))
-    shutil.copy(daphne_log, kept / "daphne.log")
+    for daphne_log in base.glob("daphne-*.log"):
+        shutil.copy(daphne_log, kept / daphne_log.name)
     log(f"logs kept in {kept}")
 
 
@@ -659,6 +657,12 @@ def main() -> int:
         "--no-kamailio-only", action="store_true", help="skip the stand-in measurement"
     )
     parser.add_argument("--keep", action="store_true", help="copy the logs to /tmp")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=2,
+        help="daphne processes sharing one listening socket (default 2: one per core here)",
+    )
     args = parser.parse_args()
     if not os.path.exists(harness.KAMAILIO) or shutil.which("sipp") is None:
         log("kamailio or sipp is not installed (apt-get install kamailio sip-tester)")
