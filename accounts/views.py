@@ -863,17 +863,13 @@ def account_merge_undo(request: HttpRequest, agent: Agent, merge_pk: int) -> Htt
 @require_POST
 def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
     """Heartbeat of an open account or ticket; answers with the colleagues who have it open."""
-    if not selectors.presence_object_visible(user=request.user, kind=kind, object_id=object_id):
-        raise Http404
-    try:
-        services.presence_touch(
-            user=_user(request),
-            kind=kind,
-            object_id=object_id,
-            editing=request.POST.get("editing") == "1",
-        )
-    except DomainError:
-        raise Http404 from None
+    _presence_change(
+        request,
+        kind,
+        object_id,
+        services.presence_touch,
+        editing=request.POST.get("editing") == "1",
+    )
     others = selectors.presence_others(user_id=agent.user_id, kind=kind, object_id=object_id)
     return render(request, "accounts/partials/presence.html", {"others": others, "kind": kind})
 
@@ -882,10 +878,17 @@ def presence(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> H
 @require_POST
 def presence_leave(request: HttpRequest, agent: Agent, kind: str, object_id: int) -> HttpResponse:
     """The desk left an account or ticket (another view, the page closed): sent as a beacon."""
+    _presence_change(request, kind, object_id, services.presence_leave)
+    return HttpResponse(status=204)
+
+
+def _presence_change(
+    request: HttpRequest, kind: str, object_id: int, change: Any, **kwargs: Any
+) -> None:
+    """A presence service on an object the user may see; 404 for anything else."""
     if not selectors.presence_object_visible(user=request.user, kind=kind, object_id=object_id):
         raise Http404
     try:
-        services.presence_leave(user=_user(request), kind=kind, object_id=object_id)
+        change(user=_user(request), kind=kind, object_id=object_id, **kwargs)
     except DomainError:
         raise Http404 from None
-    return HttpResponse(status=204)

@@ -51,6 +51,13 @@ def agent(db: Any) -> Any:
 
 
 @pytest.fixture
+def desk_client(client: Any, agent: Any) -> Any:
+    """A test client logged in as the agent."""
+    client.force_login(agent.user)
+    return client
+
+
+@pytest.fixture
 def other_agent(db: Any) -> Any:
     return AgentFactory(
         user=UserFactory(username="joerg", first_name="Jörg", last_name="Weiß", roles=["agent"]),

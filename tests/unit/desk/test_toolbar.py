@@ -21,12 +21,6 @@ def offer(call_id="c1", ani="+49 30 1234567", dnis="7000"):
     )
 
 
-@pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
 def refreshed(obj):
     obj.refresh_from_db()
     return obj

@@ -17,12 +17,6 @@ def offer(call_id="c1", ani="+49 30 1234567", dnis="7000"):
     )
 
 
-@pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
 def test_anonymous_users_are_sent_to_login(client):
     response = client.get(DESK)
     assert response.status_code == 302

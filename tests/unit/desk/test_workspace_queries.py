@@ -34,12 +34,6 @@ VIEW_360_QUERIES = 18
 
 
 @pytest.fixture
-def desk(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def account(agent):
     """An account of the agent's customer group, so every query runs the access filter."""
     privat = CustomerGroupFactory(code="privat", name="Privatkunden")
@@ -66,22 +60,22 @@ def add_history(account, agent, count, *, offset=0):
     )
 
 
-def queries_of(desk, url):
+def queries_of(desk_client, url):
     with CaptureQueriesContext(connection) as queries:
-        response = desk.get(url, HTTP_HX_REQUEST="true")
+        response = desk_client.get(url, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     return len(queries.captured_queries), response.content.decode()
 
 
 def test_a_history_page_costs_the_same_few_queries_on_every_page_and_at_every_size(
-    desk, agent, account
+    desk_client, agent, account
 ):
     add_history(account, agent, 40)
-    small, _html = queries_of(desk, f"/desk/?view=history&account={account.pk}&page=1")
+    small, _html = queries_of(desk_client, f"/desk/?view=history&account={account.pk}&page=1")
     add_history(account, agent, 400, offset=40)
     AccountFactory.create_batch(5)
-    first, _html = queries_of(desk, f"/desk/?view=history&account={account.pk}&page=1")
-    deep, html = queries_of(desk, f"/desk/?view=history&account={account.pk}&page=20")
+    first, _html = queries_of(desk_client, f"/desk/?view=history&account={account.pk}&page=1")
+    deep, html = queries_of(desk_client, f"/desk/?view=history&account={account.pk}&page=20")
     assert small == first == deep
     assert deep <= HISTORY_PAGE_QUERIES
     assert "Kontakt 380" in html
@@ -89,17 +83,17 @@ def test_a_history_page_costs_the_same_few_queries_on_every_page_and_at_every_si
 
 
 def test_the_360_view_costs_the_same_queries_with_more_contacts_tickets_and_history(
-    desk, agent, account
+    desk_client, agent, account
 ):
     ContactFactory(account=account)
     TicketFactory(account=account)
     add_history(account, agent, 3)
-    small, _html = queries_of(desk, f"/desk/?account={account.pk}")
+    small, _html = queries_of(desk_client, f"/desk/?account={account.pk}")
     ContactFactory.create_batch(6, account=account)
     TicketFactory.create_batch(12, account=account)
     TicketFactory(account=account, subject="Router defekt")  # the newest: shown first
     add_history(account, agent, 300, offset=3)
-    large, html = queries_of(desk, f"/desk/?account={account.pk}")
+    large, html = queries_of(desk_client, f"/desk/?account={account.pk}")
     assert small == large
     assert large <= VIEW_360_QUERIES
     assert "Karl Meier" in html
@@ -107,19 +101,21 @@ def test_the_360_view_costs_the_same_queries_with_more_contacts_tickets_and_hist
     assert "Kontakt 0" in html
 
 
-def test_the_htmx_workspace_shows_nothing_of_an_account_of_another_customer_group(desk, agent):
+def test_the_htmx_workspace_shows_nothing_of_an_account_of_another_customer_group(
+    desk_client, agent
+):
     hidden = AccountFactory(
         name="Petra Meier", customer_group=CustomerGroupFactory(code="premium", name="Premium")
     )
     add_history(hidden, agent, 3)
     for url in (f"/desk/?view=history&account={hidden.pk}", f"/desk/?account={hidden.pk}"):
-        _count, html = queries_of(desk, url)
+        _count, html = queries_of(desk_client, url)
         assert "Petra Meier" not in html
         assert "Kontakt 1" not in html
 
 
-def test_a_full_page_load_of_the_history_still_brings_the_whole_desk(desk, agent, account):
+def test_a_full_page_load_of_the_history_still_brings_the_whole_desk(desk_client, agent, account):
     add_history(account, agent, 3)
-    html = desk.get(f"/desk/?view=history&account={account.pk}").content.decode()
+    html = desk_client.get(f"/desk/?view=history&account={account.pk}").content.decode()
     assert 'id="toolbar"' in html or 'id="comm-info"' in html
     assert "Kontakt 2" in html

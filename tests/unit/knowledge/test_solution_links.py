@@ -17,12 +17,6 @@ API = "/api/v1/knowledge"
 
 
 @pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def agent_api(agent):
     api = APIClient()
     api.force_authenticate(agent.user)

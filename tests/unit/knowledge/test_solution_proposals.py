@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def resolved(db):
     return TicketFactory(
         number="T0000101",

@@ -14,12 +14,6 @@ from tests.factories import AccountFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
     cache.clear()

@@ -12,12 +12,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def desk(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def contact(agent):
     account = AccountFactory(name="Müller <GmbH>")
     interaction = InteractionFactory(account=account, agent=agent.user, outcome="")
@@ -26,33 +20,33 @@ def contact(agent):
     return interaction
 
 
-def start(desk, version, contact):
-    return desk.post(
+def start(desk_client, version, contact):
+    return desk_client.post(
         "/desk/scripts/start/",
         {"version": version.pk, "interaction": contact.pk, "account": contact.account_id},
         **HTMX,
     )
 
 
-def post(desk, run, what, data=None):
-    return desk.post(f"/desk/scripts/runs/{run.pk}/{what}/", data or {}, **HTMX)
+def post(desk_client, run, what, data=None):
+    return desk_client.post(f"/desk/scripts/runs/{run.pk}/{what}/", data or {}, **HTMX)
 
 
-def test_the_script_view_lists_the_published_scripts(desk, demo_versions, contact):
-    html = desk.get("/desk/?view=script", **HTMX).content.decode()
+def test_the_script_view_lists_the_published_scripts(desk_client, demo_versions, contact):
+    html = desk_client.get("/desk/?view=script", **HTMX).content.decode()
     assert 'id="script-runner"' in html
     assert 'data-script="kundenzufriedenheit"' in html
     assert 'data-script="zusatzangebot"' in html
 
 
-def test_the_nav_has_the_script_view(desk, demo_versions):
-    assert "?view=script" in desk.get("/desk/").content.decode()
+def test_the_nav_has_the_script_view(desk_client, demo_versions):
+    assert "?view=script" in desk_client.get("/desk/").content.decode()
 
 
 def test_starting_shows_the_first_step_with_placeholders_filled_and_escaped(
-    desk, demo_versions, contact
+    desk_client, demo_versions, contact
 ):
-    html = start(desk, demo_versions["survey"], contact).content.decode()
+    html = start(desk_client, demo_versions["survey"], contact).content.decode()
     assert 'data-step="consent"' in html
     assert "Müller &lt;GmbH&gt;" in html
     assert "<GmbH>" not in html
@@ -61,52 +55,58 @@ def test_starting_shows_the_first_step_with_placeholders_filled_and_escaped(
     assert run.interaction == contact
 
 
-def test_answers_are_saved_at_every_step_and_a_reload_resumes_there(desk, demo_versions, contact):
-    start(desk, demo_versions["survey"], contact)
+def test_answers_are_saved_at_every_step_and_a_reload_resumes_there(
+    desk_client, demo_versions, contact
+):
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
-    post(desk, run, "answer", {"step": "consent", "answer": "yes"})
-    html = post(desk, run, "answer", {"step": "overall", "answer": "zufrieden"}).content.decode()
+    post(desk_client, run, "answer", {"step": "consent", "answer": "yes"})
+    html = post(
+        desk_client, run, "answer", {"step": "overall", "answer": "zufrieden"}
+    ).content.decode()
     assert 'data-step="recommend"' in html
     assert RunAnswer.objects.filter(run=run).count() == 2
     # Reload (a new page load of the workspace): the run resumes where the agent was.
-    html = desk.get("/desk/?view=script").content.decode()
+    html = desk_client.get("/desk/?view=script").content.decode()
     assert 'data-step="recommend"' in html
     assert 'data-done="2"' in html
 
 
-def test_a_required_answer_is_enforced_with_a_message(desk, demo_versions, contact):
-    start(desk, demo_versions["survey"], contact)
+def test_a_required_answer_is_enforced_with_a_message(desk_client, demo_versions, contact):
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
-    html = post(desk, run, "answer", {"step": "consent"}).content.decode()
+    html = post(desk_client, run, "answer", {"step": "consent"}).content.decode()
     assert "This question needs an answer." in html
     assert 'data-step="consent"' in html
 
 
-def test_a_bad_answer_is_refused_and_kept_in_the_field(desk, demo_versions, contact):
-    start(desk, demo_versions["survey"], contact)
+def test_a_bad_answer_is_refused_and_kept_in_the_field(desk_client, demo_versions, contact):
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
-    post(desk, run, "answer", {"step": "consent", "answer": "yes"})
-    post(desk, run, "answer", {"step": "overall", "answer": "zufrieden"})
-    html = post(desk, run, "answer", {"step": "recommend", "answer": "viel"}).content.decode()
+    post(desk_client, run, "answer", {"step": "consent", "answer": "yes"})
+    post(desk_client, run, "answer", {"step": "overall", "answer": "zufrieden"})
+    html = post(
+        desk_client, run, "answer", {"step": "recommend", "answer": "viel"}
+    ).content.decode()
     assert "“viel” is not a number." in html
     assert 'value="viel"' in html
 
 
-def test_back_shows_the_earlier_answer_again(desk, demo_versions, contact):
-    start(desk, demo_versions["survey"], contact)
+def test_back_shows_the_earlier_answer_again(desk_client, demo_versions, contact):
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
-    post(desk, run, "answer", {"step": "consent", "answer": "yes"})
-    post(desk, run, "answer", {"step": "overall", "answer": "unzufrieden"})
-    html = post(desk, run, "back", {"step": "complaint"}).content.decode()
+    post(desk_client, run, "answer", {"step": "consent", "answer": "yes"})
+    post(desk_client, run, "answer", {"step": "overall", "answer": "unzufrieden"})
+    html = post(desk_client, run, "back", {"step": "complaint"}).content.decode()
     assert 'data-step="overall"' in html
     assert 'value="unzufrieden" checked' in html
 
 
-def test_finishing_shows_the_outcome_and_the_actions(desk, demo_versions, contact):
-    start(desk, demo_versions["survey"], contact)
+def test_finishing_shows_the_outcome_and_the_actions(desk_client, demo_versions, contact):
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
-    post(desk, run, "answer", {"step": "consent", "answer": "no"})
-    html = post(desk, run, "finish").content.decode()
+    post(desk_client, run, "answer", {"step": "consent", "answer": "no"})
+    html = post(desk_client, run, "finish").content.decode()
     assert 'id="script-summary"' in html
     assert "declined" in html
     assert "Disposition: survey_declined" in html
@@ -128,30 +128,35 @@ def test_outsiders_get_no_runner(client, outsider_user, demo_versions):
 
 
 def test_rendering_a_step_takes_a_fixed_number_of_queries(
-    desk, demo_versions, contact, django_assert_max_num_queries
+    desk_client, demo_versions, contact, django_assert_max_num_queries
 ):
-    start(desk, demo_versions["survey"], contact)
+    start(desk_client, demo_versions["survey"], contact)
     run = ScriptRun.objects.get()
     for value in ("yes", "zufrieden"):
         post(
-            desk, run, "answer", {"step": run.__class__.objects.get().current_key, "answer": value}
+            desk_client,
+            run,
+            "answer",
+            {"step": run.__class__.objects.get().current_key, "answer": value},
         )
     with django_assert_max_num_queries(12):
-        desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX)
+        desk_client.get(f"/desk/scripts/runs/{run.pk}/", **HTMX)
 
 
-def test_without_a_contact_the_script_view_resumes_only_the_open_accounts_run(desk, demo_versions):
+def test_without_a_contact_the_script_view_resumes_only_the_open_accounts_run(
+    desk_client, demo_versions
+):
     """An agent opened a customer by hand: a run they left open for nobody (or for another
     customer) is not shown as this customer's; their own run for this customer is."""
     meier, schulz = AccountFactory(name="Meier"), AccountFactory(name="Schulz")
     survey = demo_versions["survey"]
-    desk.post("/desk/scripts/start/", {"version": survey.pk}, **HTMX)
-    desk.post("/desk/scripts/start/", {"version": survey.pk, "account": schulz.pk}, **HTMX)
-    html = desk.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
+    desk_client.post("/desk/scripts/start/", {"version": survey.pk}, **HTMX)
+    desk_client.post("/desk/scripts/start/", {"version": survey.pk, "account": schulz.pk}, **HTMX)
+    html = desk_client.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
     assert 'class="start-script"' in html and 'class="script-run"' not in html
-    desk.post("/desk/scripts/start/", {"version": survey.pk, "account": meier.pk}, **HTMX)
-    html = desk.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
+    desk_client.post("/desk/scripts/start/", {"version": survey.pk, "account": meier.pk}, **HTMX)
+    html = desk_client.get(f"/desk/?view=script&account={meier.pk}", **HTMX).content.decode()
     assert 'class="script-run"' in html and "Meier" in html
-    html = desk.get("/desk/?view=script", **HTMX).content.decode()
+    html = desk_client.get("/desk/?view=script", **HTMX).content.decode()
     assert 'class="script-run"' in html and "Meier" not in html
     assert ScriptRun.objects.filter(status=ScriptRun.Status.ACTIVE).count() == 3

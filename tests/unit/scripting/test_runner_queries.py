@@ -38,18 +38,12 @@ STEPS = [
 
 
 @pytest.fixture
-def desk(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
-def run(desk, agent):
+def run(desk_client, agent):
     version = publish(STEPS, code="queries")
     account = AccountFactory(name="Schulz KG")
     AddressFactory(account=account, city="Leipzig")
     interaction = InteractionFactory(account=account, agent=agent.user, outcome="")
-    response = desk.post(
+    response = desk_client.post(
         "/desk/scripts/start/",
         {"version": version.pk, "interaction": interaction.pk, "account": account.pk},
         **HTMX,
@@ -58,8 +52,8 @@ def run(desk, agent):
     return ScriptRun.objects.get()
 
 
-def answer(desk, run, step, value):
-    return desk.post(
+def answer(desk_client, run, step, value):
+    return desk_client.post(
         f"/desk/scripts/runs/{run.pk}/answer/", {"step": step, "answer": value}, **HTMX
     ).content.decode()
 
@@ -83,23 +77,23 @@ def test_a_drafts_flow_shows_every_edit_at_once():
     assert flow_for_version(version=version).get("budget").text == "Und das Budget?"
 
 
-def test_the_account_and_its_city_fill_the_placeholders_of_the_first_step(desk, run):
-    html = desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
+def test_the_account_and_its_city_fill_the_placeholders_of_the_first_step(desk_client, run):
+    html = desk_client.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
     assert (
         'Guten Tag <span class="ph">Schulz KG</span> aus <span class="ph">Leipzig</span>!' in html
     )
 
 
-def test_a_renamed_script_shows_its_new_name_in_open_runs(desk, run):
+def test_a_renamed_script_shows_its_new_name_in_open_runs(desk_client, run):
     Script.objects.filter(code="queries").update(name="Neuer Name")
-    assert "Neuer Name" in desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
+    assert "Neuer Name" in desk_client.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
 
 
-def test_changing_an_answer_keeps_one_row_per_step(desk, run):
-    answer(desk, run, "greeting", "yes")
-    answer(desk, run, "budget", "100")
-    desk.post(f"/desk/scripts/runs/{run.pk}/back/", {"step": "done"}, **HTMX)
-    html = answer(desk, run, "budget", "250")
+def test_changing_an_answer_keeps_one_row_per_step(desk_client, run):
+    answer(desk_client, run, "greeting", "yes")
+    answer(desk_client, run, "budget", "100")
+    desk_client.post(f"/desk/scripts/runs/{run.pk}/back/", {"step": "done"}, **HTMX)
+    html = answer(desk_client, run, "budget", "250")
     assert 'Danke, <span class="ph">250</span> notiert.' in html
     assert list(RunAnswer.objects.filter(run=run).values_list("step__key", "value")) == [
         ("greeting", "yes"),
@@ -110,40 +104,46 @@ def test_changing_an_answer_keeps_one_row_per_step(desk, run):
 # Every desk request reads the session, the user, the user's roles and the agent (4 queries).
 
 
-def test_showing_a_step_takes_a_fixed_number_of_queries(desk, run, django_assert_max_num_queries):
-    answer(desk, run, "greeting", "yes")
+def test_showing_a_step_takes_a_fixed_number_of_queries(
+    desk_client, run, django_assert_max_num_queries
+):
+    answer(desk_client, run, "greeting", "yes")
     # The run with its version and script, and the run's answers; the flow is cached.
     with django_assert_max_num_queries(4 + 2):
-        html = desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
+        html = desk_client.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
     assert 'data-step="budget"' in html
 
 
 def test_showing_a_step_with_account_placeholders_reads_the_account_once_more(
-    desk, run, django_assert_max_num_queries
+    desk_client, run, django_assert_max_num_queries
 ):
     # The account with its customer group, and its addresses for {account.city}.
     with django_assert_max_num_queries(4 + 2 + 2):
-        html = desk.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
+        html = desk_client.get(f"/desk/scripts/runs/{run.pk}/", **HTMX).content.decode()
     assert "Leipzig" in html
 
 
-def test_saving_an_answer_takes_a_fixed_number_of_queries(desk, run, django_assert_max_num_queries):
-    answer(desk, run, "greeting", "yes")
+def test_saving_an_answer_takes_a_fixed_number_of_queries(
+    desk_client, run, django_assert_max_num_queries
+):
+    answer(desk_client, run, "greeting", "yes")
     # The run; then in one transaction (2 statements) the locked run row, the answers,
     # one insert-or-update of the answer and one update of the run; the next step is
     # shown from what the save read.
     with django_assert_max_num_queries(4 + 1 + 2 + 4):
-        html = answer(desk, run, "budget", "100")
+        html = answer(desk_client, run, "budget", "100")
     assert 'data-step="done"' in html
     assert RunAnswer.objects.filter(run=run).count() == 2
 
 
-def test_going_back_takes_a_fixed_number_of_queries(desk, run, django_assert_max_num_queries):
-    answer(desk, run, "greeting", "yes")
+def test_going_back_takes_a_fixed_number_of_queries(
+    desk_client, run, django_assert_max_num_queries
+):
+    answer(desk_client, run, "greeting", "yes")
     # The run; the lock and the update in one transaction; the answers, and the account
     # with its addresses for the first step's placeholders.
     with django_assert_max_num_queries(4 + 1 + 2 + 2 + 1 + 2):
-        html = desk.post(
+        html = desk_client.post(
             f"/desk/scripts/runs/{run.pk}/back/", {"step": "budget"}, **HTMX
         ).content.decode()
     assert 'data-step="greeting"' in html

@@ -156,29 +156,23 @@ def test_system_actions_without_a_user_are_not_limited(world):
 # -- desk views --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def desk(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-def test_the_desk_shows_own_accounts_and_not_those_of_other_groups(world, desk):
+def test_the_desk_shows_own_accounts_and_not_those_of_other_groups(world, desk_client):
     accounts = world["accounts"]
-    own = desk.get(f"/desk/?account={accounts['own'].pk}").content.decode()
+    own = desk_client.get(f"/desk/?account={accounts['own'].pk}").content.decode()
     assert "Karl Meier" in own
     assert "Create ticket" in own
-    hidden = desk.get(f"/desk/?account={accounts['hidden'].pk}").content.decode()
+    hidden = desk_client.get(f"/desk/?account={accounts['hidden'].pk}").content.decode()
     assert "Petra Meier" not in hidden
     assert "Anruf hidden" not in hidden
 
 
-def test_a_read_only_account_is_shown_without_ways_to_change_it(world, desk):
-    html = desk.get(f"/desk/?account={world['accounts']['readonly'].pk}").content.decode()
+def test_a_read_only_account_is_shown_without_ways_to_change_it(world, desk_client):
+    html = desk_client.get(f"/desk/?account={world['accounts']['readonly'].pk}").content.decode()
     assert "Meier Bau GmbH" in html
     assert "read-only" in html
     assert "you cannot create tickets for this customer group" in html
     assert reverse("accounts:ticket_create") not in html
-    ticket_html = desk.get(
+    ticket_html = desk_client.get(
         reverse("accounts:ticket_detail", args=[world["tickets"]["readonly"].pk])
     ).content.decode()
     assert "Read-only: tickets of this customer group" in ticket_html
@@ -187,16 +181,16 @@ def test_a_read_only_account_is_shown_without_ways_to_change_it(world, desk):
     )
 
 
-def test_ticket_views_refuse_hidden_tickets_and_changes_to_read_only_ones(world, desk):
+def test_ticket_views_refuse_hidden_tickets_and_changes_to_read_only_ones(world, desk_client):
     hidden, readonly = world["tickets"]["hidden"], world["tickets"]["readonly"]
-    assert desk.get(reverse("accounts:ticket_detail", args=[hidden.pk])).status_code == 404
+    assert desk_client.get(reverse("accounts:ticket_detail", args=[hidden.pk])).status_code == 404
     assert (
-        desk.post(
+        desk_client.post(
             reverse("accounts:ticket_status", args=[hidden.pk]), {"status": "in_progress"}
         ).status_code
         == 404
     )
-    response = desk.post(
+    response = desk_client.post(
         reverse("accounts:ticket_status", args=[readonly.pk]),
         {"status": "in_progress", "version": readonly.version},
         HTTP_HX_REQUEST="true",
@@ -204,13 +198,13 @@ def test_ticket_views_refuse_hidden_tickets_and_changes_to_read_only_ones(world,
     assert "read-only for you" in response.content.decode()
     readonly.refresh_from_db()
     assert readonly.status == "new"
-    listing = desk.get(reverse("accounts:ticket_list") + "?scope=all").content.decode()
+    listing = desk_client.get(reverse("accounts:ticket_list") + "?scope=all").content.decode()
     assert "Ticket own" in listing and "Ticket readonly" in listing
     assert "Ticket hidden" not in listing
 
 
-def test_ticket_creation_for_a_read_only_account_is_refused_at_the_desk(world, desk):
-    response = desk.post(
+def test_ticket_creation_for_a_read_only_account_is_refused_at_the_desk(world, desk_client):
+    response = desk_client.post(
         reverse("accounts:ticket_create"),
         {"account": world["accounts"]["readonly"].pk, "subject": "Neu"},
         HTTP_HX_REQUEST="true",
@@ -220,7 +214,7 @@ def test_ticket_creation_for_a_read_only_account_is_refused_at_the_desk(world, d
 
 
 def test_files_of_hidden_tickets_are_not_served(
-    world, agent, manager_user, desk, settings, tmp_path
+    world, agent, manager_user, desk_client, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
     attachment = services.ticket_attachment_add(
@@ -229,21 +223,18 @@ def test_files_of_hidden_tickets_are_not_served(
         by=manager_user,
     )
     url = reverse("accounts:ticket_download", args=[attachment.pk])
-    assert desk.get(url).status_code == 404
+    assert desk_client.get(url).status_code == 404
 
 
-def test_search_merge_and_panels_leave_out_other_groups(world, desk):
+def test_search_merge_and_panels_leave_out_other_groups(world, desk_client):
     accounts = world["accounts"]
-    html = desk.get("/desk/?view=search&q=Meier").content.decode()
+    html = desk_client.get("/desk/?view=search&q=Meier").content.decode()
     assert "Karl Meier" in html and "Otto Meier" in html
     assert "Petra Meier" not in html
-    assert desk.get(reverse("accounts:reach_panel", args=[accounts["hidden"].pk])).status_code == (
-        404
-    )
-    assert desk.get(
-        reverse("accounts:duplicates_panel", args=[accounts["hidden"].pk])
-    ).status_code == (404)
-    response = desk.post(
+    for panel in ("accounts:reach_panel", "accounts:duplicates_panel"):
+        url = reverse(panel, args=[accounts["hidden"].pk])
+        assert desk_client.get(url).status_code == 404
+    response = desk_client.post(
         reverse("accounts:account_merge", args=[accounts["own"].pk]),
         {"source": accounts["hidden"].pk},
         HTTP_HX_REQUEST="true",
@@ -252,12 +243,12 @@ def test_search_merge_and_panels_leave_out_other_groups(world, desk):
     assert Account.objects.filter(merged_into__isnull=False).count() == 0
 
 
-def test_a_caller_of_another_group_pops_as_not_accessible_not_as_unknown(world, agent, desk):
+def test_a_caller_of_another_group_pops_as_not_accessible_not_as_unknown(world, agent, desk_client):
     PhoneFactory(account=world["accounts"]["hidden"], value="030 7654321")
     telephony_services.call_event_handle(
         event=CallEvent(kind="offered", call_id="c-premium", ani="+49 30 7654321", dnis="7000")
     )
-    html = desk.get("/desk/").content.decode()
+    html = desk_client.get("/desk/").content.decode()
     assert "Account not accessible" in html
     assert "customer group you have no access to" in html
     assert "Petra Meier" not in html

@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def history():
     account = AccountFactory(name="Müller GmbH")
     now = timezone.now()

@@ -212,12 +212,6 @@ def test_bad_email_input_is_refused(account, agent):
 # -- the desk ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
 def test_the_desk_schedules_a_callback_for_the_agent(desk_client, account, agent):
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     response = desk_client.post(

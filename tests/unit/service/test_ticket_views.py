@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk_client(client, agent):
-    client.force_login(agent.user)
-    return client
-
-
-@pytest.fixture
 def live_contact(agent):
     """The agent talks to Müller GmbH right now; the notepad holds a first note."""
     account = AccountFactory(name="Müller GmbH")
