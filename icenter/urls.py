@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/scripts/", include("scripting.urls")),
     path("desk/knowledge/", include("knowledge.urls")),
+    path("desk/calllists/", include("campaigns.urls")),
     path("desk/", include("icenter.desk.urls")),
     path("desk/", include("accounts.urls")),
     path("help/", include("knowledge.public_urls")),

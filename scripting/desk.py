@@ -7,7 +7,7 @@ from typing import Any
 from accounts.models import Account, Interaction
 from scripting.flow import progress
 from scripting.models import ScriptRun
-from scripting.placeholders import render_html, step_needs
+from scripting.placeholders import render_html, step_needs, text_needs
 from scripting.selectors import (
     flow_for_version,
     offer_list_top,
@@ -34,17 +34,19 @@ def runner_context(
     flow = flow_for_version(version=run.version)
     step = flow.get(run.current_key)
     answers = run_answers(run=run, flow=flow)
-    context = run_context_for_step(run=run, answers=answers, needs=step_needs(step), agent=user)
+    shown = [past for past in map(flow.get, run.path) if past is not None and past.is_question]
+    # The answers list shows the questions' titles, which may hold placeholders too.
+    needs = step_needs(step).union(*(text_needs(past.title) for past in shown))
+    context = run_context_for_step(run=run, answers=answers, needs=needs, agent=user)
     offers: list[Any] = []
     if step is not None and step.offer_list and run.is_active:
         offers = offer_list_top(
             code=step.offer_list, account=context.account, limit=step.offer_count
         )
-    shown_answers = []
-    for key in run.path:
-        past = flow.get(key)
-        if past is not None and past.is_question:
-            shown_answers.append((past, context.answer_texts.get(key, "")))
+    shown_answers = [
+        (render_html(past.title, context) or past.key, context.answer_texts.get(past.key, ""))
+        for past in shown
+    ]
     return {
         "run": run,
         "flow": flow,

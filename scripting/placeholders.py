@@ -38,6 +38,17 @@ def placeholders_in(text: str) -> list[tuple[str, str]]:
     return PLACEHOLDER_RE.findall(text or "")
 
 
+def text_needs(text: str) -> frozenset[str]:
+    """What the placeholders of a text (a title) read beyond the run row and its answers."""
+    needs: set[str] = set()
+    for namespace, name in placeholders_in(text):
+        if namespace in ("account", "contact"):
+            needs.add(namespace)
+        if namespace == "account" and name == "city":
+            needs.add("city")
+    return frozenset(needs)
+
+
 def step_needs(step: FlowStep | None, *, for_answer: bool = False) -> frozenset[str]:
     """What a step reads beyond the run row and its answers: "account", "city", "contact".
 
@@ -51,11 +62,7 @@ def step_needs(step: FlowStep | None, *, for_answer: bool = False) -> frozenset[
         if any(b.subject.startswith("account.") for b in step.branches):
             needs.add("account")
     else:
-        for namespace, name in placeholders_in(step.title) + placeholders_in(step.text):
-            if namespace in ("account", "contact"):
-                needs.add(namespace)
-            if namespace == "account" and name == "city":
-                needs.add("city")
+        needs |= text_needs(step.title) | text_needs(step.text)
         if step.offer_list:
             needs.add("account")
     return frozenset(needs)

@@ -465,3 +465,19 @@ def script_run_abandon(*, run: ScriptRun, user: Any) -> ScriptRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at", "updated_at"])
     return run
+
+
+@transaction.atomic
+def script_run_attach_interaction(
+    *, run: ScriptRun, interaction: Interaction, user: Any
+) -> ScriptRun:
+    """A run opened before the call (a call list's preview) joins the call once it is dialled."""
+    run = ScriptRun.objects.select_for_update().get(pk=run.pk)
+    _require_open(run, user)
+    if interaction.agent_id not in (None, user.pk):
+        raise PermissionDenied(_("This contact is handled by another agent."))
+    if run.interaction_id not in (None, interaction.pk):
+        raise DomainError(_("This script already belongs to another contact."))
+    run.interaction = interaction
+    run.save(update_fields=["interaction", "updated_at"])
+    return run

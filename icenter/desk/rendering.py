@@ -16,6 +16,9 @@ from icenter.desk import selectors
 PANELS_BY_KIND: dict[str, tuple[str, ...]] = {
     "sync": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
     "call.offered": ("comm_info", "toolbar", "header", "alerts", "workspace", "notepad"),
+    # The agent dialled out: the workspace stays on what they were looking at (a call list's
+    # customer and script, a ticket, the account they dialled from).
+    "call.dialled": ("comm_info", "toolbar", "header", "alerts", "notepad"),
     "call.updated": ("comm_info", "toolbar"),
     "call.ended": ("comm_info", "toolbar", "workspace_history"),
     "agent.state": ("comm_info", "toolbar"),

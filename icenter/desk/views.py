@@ -38,7 +38,7 @@ from telephony.models import Agent, Queue, WorkItem
 logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
-WORKSPACE_VIEWS = ("account", "history", "search", "script", "knowledge")
+WORKSPACE_VIEWS = ("account", "history", "search", "script", "knowledge", "calllists")
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -86,7 +86,7 @@ def _state(agent: Agent, account_id: int | None = None) -> selectors.DeskState:
     return state
 
 
-def _panels(
+def panels_response(
     request: HttpRequest,
     agent: Agent,
     kind: str,
@@ -108,7 +108,7 @@ def _panels(
 
 
 def _refused(request: HttpRequest, agent: Agent, error: DomainError) -> HttpResponse:
-    return _panels(request, agent, "agent.state", message=error.message, level="error")
+    return panels_response(request, agent, "agent.state", message=error.message, level="error")
 
 
 @agent_required
@@ -120,11 +120,17 @@ def desk(request: HtmxHttpRequest, agent: Agent) -> HttpResponse:
     view = request.GET.get("view", "account")
     if view not in WORKSPACE_VIEWS:
         view = "account"
+    account_id = _int(request.GET.get("account"))
+    if view == "calllists" and account_id is None:
+        # The call lists show the customer the agent works on: header and views follow it.
+        from campaigns.selectors import entry_account_id_for_agent
+
+        account_id = entry_account_id_for_agent(agent=agent)
     return render_workspace(
         request,
         agent,
         view=view,
-        account_id=_int(request.GET.get("account")),
+        account_id=account_id,
         extra=lambda state: _workspace_extra(request, view, state),
     )
 
@@ -151,7 +157,9 @@ def render_workspace(
     assert state is not None
     context = desk_context(state, view=view, **(extra(state) if extra else {}))
     if workspace_only:
-        return render(request, "desk/partials/workspace.html", context)
+        # The header follows the workspace (an account opened from the search, a call list's
+        # customer): it comes along as an out-of-band swap.
+        return render(request, "desk/partials/workspace_swap.html", context)
     return render(request, "desk/desk.html", context)
 
 
@@ -178,6 +186,10 @@ def _workspace_extra(request: HttpRequest, view: str, state: selectors.DeskState
         return script_workspace_context(
             user=request.user, interaction=state.interaction, account=state.account
         )
+    if view == "calllists":
+        from campaigns.desk import workspace_context as calllists_context
+
+        return calllists_context(agent=state.agent)
     return {}
 
 
@@ -208,7 +220,7 @@ def call_action(request: HttpRequest, agent: Agent, call_pk: int, action: str) -
         command(agent=agent, call_pk=call_pk)
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "call.updated")
+    return panels_response(request, agent, "call.updated")
 
 
 @agent_required
@@ -224,7 +236,7 @@ def agent_state(request: HttpRequest, agent: Agent) -> HttpResponse:
         telephony_services.agent_set_state(agent=agent, state=state, reason=reason)
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "call.offered")
+    return panels_response(request, agent, "call.offered")
 
 
 def _interaction_of(request: HttpRequest, agent: Agent) -> Interaction | None:
@@ -269,7 +281,7 @@ def identify(request: HttpRequest, agent: Agent) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "interaction.updated")
+    return panels_response(request, agent, "interaction.updated")
 
 
 @agent_required
@@ -301,8 +313,10 @@ def account_create(request: HttpRequest, agent: Agent) -> HttpResponse:
                 interaction=interaction, account=account, user=request.user
             )
     except DomainError as exc:
-        return _panels(request, agent, "interaction.updated", message=exc.message, level="error")
-    return _panels(
+        return panels_response(
+            request, agent, "interaction.updated", message=exc.message, level="error"
+        )
+    return panels_response(
         request,
         agent,
         "interaction.updated",
@@ -324,13 +338,13 @@ def simulate_call(request: HttpRequest, agent: Agent) -> HttpResponse:
         call = selectors.desk_state_for_agent(agent_id=agent.pk)
         if call is not None and call.call is not None and call.call.is_live:
             adapter.customer_hangs_up(call_id=call.call.call_id)  # type: ignore[attr-defined]
-        return _panels(request, agent, "call.ended")
+        return panels_response(request, agent, "call.ended")
     adapter.place_inbound_call(ani=number, dnis=target)  # type: ignore[attr-defined]
     agent.refresh_from_db()
     message = ""
     if agent.state != Agent.State.RINGING:
         message = _("The call waits in the queue until you are ready.")
-    return _panels(request, agent, "call.offered", message=message)
+    return panels_response(request, agent, "call.offered", message=message)
 
 
 @agent_required
@@ -358,7 +372,7 @@ def transfer(request: HttpRequest, agent: Agent, call_pk: int) -> HttpResponse:
             )
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "call.offered")
+    return panels_response(request, agent, "call.offered")
 
 
 @agent_required
@@ -376,7 +390,7 @@ def dial(request: HttpRequest, agent: Agent) -> HttpResponse:
         telephony_services.call_originate(agent=agent, number=number, work_item=item)
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "call.offered")
+    return panels_response(request, agent, "call.dialled")
 
 
 @agent_required
@@ -387,7 +401,7 @@ def work_item_reject(request: HttpRequest, agent: Agent, item_pk: int) -> HttpRe
         telephony_services.work_item_reject(agent=agent, item_pk=item_pk)
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "call.offered")
+    return panels_response(request, agent, "call.offered")
 
 
 @agent_required
@@ -400,4 +414,4 @@ def wrap_up_code(request: HttpRequest, agent: Agent, item_pk: int) -> HttpRespon
         )
     except DomainError as exc:
         return _refused(request, agent, exc)
-    return _panels(request, agent, "agent.state", message=_("Wrap-up code saved."))
+    return panels_response(request, agent, "agent.state", message=_("Wrap-up code saved."))

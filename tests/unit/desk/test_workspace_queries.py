@@ -25,8 +25,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Session, user, roles, agent; the desk state's agent, access and account; the page's count
-# and rows.
-HISTORY_PAGE_QUERIES = 9
+# and rows; the account header's address (the header comes along with every workspace swap).
+HISTORY_PAGE_QUERIES = 10
 # The same without the page, plus the account's addresses, contacts and their numbers, own
 # numbers, appointments, recent contacts, open tickets, outages, and the three queries of the
 # predicted contact reasons.
