@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 DeskEventKind = Literal[
     "call.offered",
+    # The agent dialled out: like call.offered, but the workspace stays as it is.
+    "call.dialled",
     "call.updated",
     "call.ended",
     "agent.state",

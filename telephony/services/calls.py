@@ -820,6 +820,7 @@ def call_originate(*, agent: Agent, number: str, work_item: WorkItem | None = No
             call_id=f"pending-{uuid.uuid4().hex}",
             at=timezone.now(),
             item=work_item,
+            from_desk=True,
         )
     try:
         with transaction.atomic():
@@ -841,7 +842,13 @@ def call_originate(*, agent: Agent, number: str, work_item: WorkItem | None = No
 
 
 def _outbound_call_create(
-    agent: Agent, number: str, *, call_id: str, at: datetime, item: WorkItem | None = None
+    agent: Agent,
+    number: str,
+    *,
+    call_id: str,
+    at: datetime,
+    item: WorkItem | None = None,
+    from_desk: bool = False,
 ) -> Call:
     parsed = phone_parse(number)
     identification = account_selectors.account_list_by_phone(raw=number)
@@ -891,7 +898,10 @@ def _outbound_call_create(
         agent_transition(agent, Agent.State.RINGING, reason="outbound", notify=False)
     agent.current_interaction = interaction
     agent.save(update_fields=["current_interaction"])
-    push.publish(kind="call.offered", id=call.pk, groups=[agent.group_name])
+    # Dialled from the desk, the workspace stays on what the agent dialled from (a call list's
+    # customer, a ticket); dialled on the phone, the desk pops the account like for a call in.
+    kind: push.DeskEventKind = "call.dialled" if from_desk else "call.offered"
+    push.publish(kind=kind, id=call.pk, groups=[agent.group_name])
     return call
 
 

@@ -175,3 +175,17 @@ def test_the_call_lists_view_reads_a_fixed_number_of_queries(
         )
     with django_assert_max_num_queries(12):
         desk_client.get("/desk/?view=calllists", **HTMX)
+
+
+def test_the_push_after_dialling_leaves_the_workspace_on_the_call_list(
+    desk_client, call_list, capture_events
+):
+    from icenter.desk.rendering import PANELS_BY_KIND
+
+    entry = add(call_list, "Kunde")
+    take(desk_client, call_list)
+    desk_client.post(f"/desk/calllists/entries/{entry.pk}/dial/", **HTMX)
+    kinds = [event.kind for event in capture_events]
+    assert "call.dialled" in kinds and "call.offered" not in kinds
+    assert "workspace" not in PANELS_BY_KIND["call.dialled"]
+    assert "toolbar" in PANELS_BY_KIND["call.dialled"]
