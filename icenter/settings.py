@@ -179,6 +179,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "presence-prune": {"task": "accounts.presence_prune", "schedule": 3600.0},
     # Webhooks: send due deliveries and retries (new ones are also sent at once with Redis).
     "webhook-deliver-due": {"task": "telephony.webhook_deliver_due", "schedule": 10.0},
+    # Call lists: customers held by agents who logged out go back to the list.
+    "call-list-release-stale": {"task": "campaigns.entries_release_stale", "schedule": 300.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -29,6 +29,7 @@ from accounts.models import (
     Interaction,
 )
 from accounts.services import contact_point_normalize
+from campaigns.demo import campaigns_demo_seed
 from icenter import roles
 from icenter.errors import DomainError
 from knowledge.demo import knowledge_demo_load
@@ -554,6 +555,7 @@ class Command(BaseCommand):
             service = seed_customer_service(users=users)
             scripts = demo_scripts_seed(created_by=users.get("manager"))
             knowledge = knowledge_demo_load(author=users.get("manager"))
+            campaigns = campaigns_demo_seed(by=users.get("manager"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data: {new_users} new users, {counts['accounts']} new accounts "
@@ -571,6 +573,10 @@ class Command(BaseCommand):
             f"{service['sla_policies']} new SLA policies."
         )
         self.stdout.write(f"Scripts: {', '.join(str(version) for version in scripts)}.")
+        self.stdout.write(
+            f"Campaigns: “Herbstangebot 2026”, {campaigns['entries']} new customers on its "
+            "call list (desk → Call lists)."
+        )
         self.stdout.write(
             f"Telephony: {telephony['queues']} new queues (Hotline 7000, Technik 7001, "
             "Geschäftskunden 7002)."

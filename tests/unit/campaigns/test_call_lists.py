@@ -252,7 +252,9 @@ def test_reached_closes_the_customer_and_keeps_the_finished_script(agent, call_l
     run = entry.script_run
     from scripting import services as script_services
 
-    run = script_services.script_run_answer(run=run, user=agent.user, step_key="hello", answer="yes")
+    run = script_services.script_run_answer(
+        run=run, user=agent.user, step_key="hello", answer="yes"
+    )
     run = script_services.script_run_finish(run=run, user=agent.user)
 
     entry = services.call_list_entry_close(agent=agent, entry=entry, result="reached")
@@ -333,9 +335,7 @@ def test_a_csv_file_adds_customers_with_phone_priority_and_note(manager_user, ca
     assert (again.added, again.skipped) == (0, 2)
 
 
-def test_a_csv_file_with_a_bad_line_adds_nobody_and_names_every_bad_line(
-    manager_user, call_list
-):
+def test_a_csv_file_with_a_bad_line_adds_nobody_and_names_every_bad_line(manager_user, call_list):
     AccountFactory(customer_number="100001")
     AccountFactory(customer_number="100003")  # no phone
     text = (
@@ -363,3 +363,20 @@ def test_a_csv_file_without_the_customer_number_column_is_refused(manager_user, 
         services.call_list_entries_import(call_list=call_list, text="name\nx\n", by=manager_user)
     with pytest.raises(DomainError, match="empty"):
         services.call_list_entries_import(call_list=call_list, text="  ", by=manager_user)
+
+
+def test_the_periodic_task_puts_back_customers_of_agents_long_logged_out(
+    agent, call_list, settings
+):
+    from campaigns.tasks import entries_release_stale
+    from icenter.celery import app
+
+    add(call_list, "Kunde")
+    entry = services.call_list_entry_take(agent=agent, call_list=call_list)
+    CallListEntry.objects.filter(pk=entry.pk).update(taken_at=timezone.now() - timedelta(hours=1))
+    Agent.objects.filter(pk=agent.pk).update(state=Agent.State.LOGGED_OUT)
+    schedule = settings.CELERY_BEAT_SCHEDULE["call-list-release-stale"]
+    app.loader.import_default_modules()
+    assert schedule["task"] in app.tasks
+    assert entries_release_stale() == 1
+    assert CallListEntry.objects.get().status == CallListEntry.Status.OPEN

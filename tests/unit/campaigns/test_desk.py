@@ -98,9 +98,7 @@ def test_a_list_of_other_groups_is_refused(desk_client, other_agent, call_list):
     assert not CallListEntry.objects.filter(status="in_work").exists()
 
 
-def test_dialling_from_the_card_starts_the_call_and_leaves_the_workspace(
-    desk_client, call_list
-):
+def test_dialling_from_the_card_starts_the_call_and_leaves_the_workspace(desk_client, call_list):
     entry = add(call_list, "Kunde")
     take(desk_client, call_list)
     response = desk_client.post(f"/desk/calllists/entries/{entry.pk}/dial/", **HTMX)
