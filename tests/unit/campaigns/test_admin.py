@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import CallListEntry
 from tests.factories import AccountFactory, PhoneFactory
-from tests.unit.campaigns.test_call_lists import add, call_list, team  # noqa: F401
+from tests.unit.campaigns.conftest import add
 
 pytestmark = pytest.mark.django_db
 

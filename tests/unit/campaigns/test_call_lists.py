@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
@@ -19,64 +18,14 @@ from telephony.models import Agent, Call
 from tests.factories import (
     AccountFactory,
     AgentFactory,
-    AgentGroupFactory,
     CustomerGroupFactory,
     PhoneFactory,
     UserFactory,
 )
-from tests.unit.scripting.conftest import publish
+from tests.unit.campaigns.conftest import add
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-STEPS = [
-    {
-        "key": "hello",
-        "kind": "question",
-        "answer_type": "yes_no",
-        "title": "{campaign.name}",
-        "text": "Guten Tag, {account.name}! Sie sind Kunde bei {campaign.code}.",
-        "answers": [
-            {"value": "yes", "label": "Ja", "next": "thanks"},
-            {"value": "no", "label": "Nein", "next": "bye"},
-        ],
-    },
-    {"key": "thanks", "kind": "end", "outcome": "interested", "text": "Danke!"},
-    {"key": "bye", "kind": "end", "outcome": "not_interested", "text": "Auf Wiederhören."},
-]
-
-
-@pytest.fixture
-def team(agent: Agent) -> Any:
-    group = AgentGroupFactory(name="Outbound")
-    group.members.add(agent)
-    return group
-
-
-@pytest.fixture
-def call_list(team: Any) -> CallList:
-    version = publish(STEPS, code="fibre-offer", name="Glasfaser")
-    campaign = Campaign.objects.create(
-        code="fibre-2026", name="Glasfaser 2026", script=version.script
-    )
-    call_list = CallList.objects.create(
-        campaign=campaign, name="Berlin", max_attempts=2, retry_minutes=60
-    )
-    call_list.agent_groups.add(team)
-    return call_list
-
-
-def add(call_list: CallList, name: str, *, priority: int = 5, **kwargs: Any) -> CallListEntry:
-    account = AccountFactory(name=name)
-    phone = PhoneFactory(account=account)
-    return CallListEntry.objects.create(
-        call_list=call_list,
-        account=account,
-        phone=phone.normalized,
-        priority=priority,
-        **kwargs,
-    )
-
 
 # -- taking the next customer ------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from campaigns.models import CallList, CallListEntry
 from scripting.models import ScriptRun
 from telephony.models import Call
 from tests.factories import AccountFactory, PhoneFactory
-from tests.unit.campaigns.test_call_lists import add, call_list, team  # noqa: F401
+from tests.unit.campaigns.conftest import add
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
