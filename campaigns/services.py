@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -248,16 +248,20 @@ def call_list_entries_release_stale(*, older_than: timedelta, now: datetime | No
 class ImportProblem:
     line: int
     message: str
+    # "Line" for a file's lines (counting the header), "Entry" for an API request's entries.
+    unit: str = "line"
 
     def __str__(self) -> str:
-        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+        values = {"line": self.line, "message": self.message}
+        if self.unit == "entry":
+            return _("Entry %(line)s: %(message)s") % values
+        return _("Line %(line)s: %(message)s") % values
 
 
 @dataclass
 class ImportResult:
     added: int = 0
     skipped: int = 0
-    problems: list[ImportProblem] = field(default_factory=list)
 
 
 class ImportRefused(DomainError):
@@ -271,84 +275,54 @@ class ImportRefused(DomainError):
         self.problems = problems
 
 
-def _phone_of(account: Account, contact_id: int | None) -> str:
+def _phone_of(account: Account) -> str:
+    """The account's own phone number (not a contact person's), else any of its numbers."""
     points = [
         p
         for p in account.contact_points.all()
         if p.kind == ContactPoint.Kind.PHONE and p.normalized
     ]
-    for point in points:
-        if contact_id is not None and point.contact_id == contact_id:
-            return point.normalized
-    for point in points:
-        if point.contact_id is None:
-            return point.normalized
-    return points[0].normalized if points else ""
+    own = [p for p in points if p.contact_id is None]
+    return (own or points)[0].normalized if points else ""
 
 
 @dataclass
 class _Row:
-    line: int
     account: Account
     phone: str
     priority: int
     note: str
 
 
-def _read_rows(
-    text: str, accounts: dict[str, Account], problems: list[ImportProblem]
-) -> list[_Row]:
-    reader = csv.DictReader(io.StringIO(text), dialect=_dialect(text))
-    columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
-    if "customer_number" not in columns:
-        raise DomainError(_("The first line must name the columns; “customer_number” is required."))
-    rows: list[_Row] = []
-    for index, raw in enumerate(reader, start=2):
-        if index - 1 > IMPORT_MAX_ROWS:
-            raise DomainError(
-                _("A file may hold at most %(max)s customers.") % {"max": IMPORT_MAX_ROWS}
-            )
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-        number = row.get("customer_number", "")
-        if not number:
-            problems.append(ImportProblem(index, _("the customer number is empty.")))
-            continue
-        account = accounts.get(number)
-        if account is None:
-            problems.append(
-                ImportProblem(index, _("no account has the number “%(n)s”.") % {"n": number})
-            )
-            continue
-        phone = row.get("phone", "")
-        if phone:
-            parsed = phone_parse(phone)
-            if not parsed.e164:
-                problems.append(
-                    ImportProblem(index, _("“%(p)s” is not a phone number.") % {"p": phone})
-                )
-                continue
-            phone = parsed.e164
-        else:
-            phone = _phone_of(account, None)
-            if not phone:
-                problems.append(
-                    ImportProblem(
-                        index,
-                        _("account %(n)s has no phone number; give one in “phone”.")
-                        % {"n": number},
-                    )
-                )
-                continue
-        priority_text = row.get("priority", "") or "5"
-        if not priority_text.isdigit() or not 1 <= int(priority_text) <= 9:
-            problems.append(ImportProblem(index, _("the priority must be a number from 1 to 9.")))
-            continue
-        note = row.get("note", "")
-        if len(note) > 300:
-            problems.append(ImportProblem(index, _("the note is longer than 300 characters.")))
-            continue
-        rows.append(_Row(index, account, phone, int(priority_text), note))
-    return rows
+def _read_row(row: dict[str, str], accounts: dict[str, Account]) -> _Row | str:
+    """The entry a row asks for, or what is wrong with it."""
+    number = row.get("customer_number", "")
+    if not number:
+        return _("the customer number is empty.")
+    account = accounts.get(number)
+    if account is None:
+        return _("no account has the number “%(n)s”.") % {"n": number}
+    phone = row.get("phone", "")
+    if phone:
+        parsed = phone_parse(phone)
+        if not parsed.e164:
+            return _("“%(p)s” is not a phone number.") % {"p": phone}
+        phone = parsed.e164
+    else:
+        phone = _phone_of(account)
+        if not phone:
+            return _("account %(n)s has no phone number; give one in “phone”.") % {"n": number}
+    priority_text = row.get("priority", "") or "5"
+    if not priority_text.isdigit() or not 1 <= int(priority_text) <= 9:
+        return _("the priority must be a number from 1 to 9.")
+    note = row.get("note", "")
+    if len(note) > 300:
+        return _("the note is longer than 300 characters.")
+    return _Row(account, phone, int(priority_text), note)
+
+
+def _too_many() -> DomainError:
+    return DomainError(_("A file may hold at most %(max)s customers.") % {"max": IMPORT_MAX_ROWS})
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -358,28 +332,65 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-@transaction.atomic
+def _csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    if not text.strip():
+        raise DomainError(_("The file is empty."))
+    reader = csv.DictReader(io.StringIO(text), dialect=_dialect(text))
+    columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
+    if "customer_number" not in columns:
+        raise DomainError(_("The first line must name the columns; “customer_number” is required."))
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+        if line - 1 > IMPORT_MAX_ROWS:
+            raise _too_many()
+        rows.append(
+            (line, {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k})
+        )
+    return rows
+
+
 def call_list_entries_import(*, call_list: CallList, text: str, by: Any) -> ImportResult:
     """Add customers from CSV (columns customer_number, and optional phone, priority, note).
 
     All or nothing: a file with any bad line adds nobody, and every bad line is named.
     Customers already open on the list are skipped, not doubled.
     """
-    if not text.strip():
-        raise DomainError(_("The file is empty."))
-    numbers = {
-        (row.get("customer_number") or "").strip()
-        for row in csv.DictReader(io.StringIO(text), dialect=_dialect(text))
-        if isinstance(row, dict)
-    }
+    return call_list_entries_add_rows(call_list=call_list, rows=_csv_rows(text), by=by)
+
+
+@transaction.atomic
+def call_list_entries_add_rows(
+    *,
+    call_list: CallList,
+    rows: list[tuple[int, dict[str, str]]],
+    by: Any,
+    unit: str = "line",
+) -> ImportResult:
+    """Add customers given as (line, {customer_number, phone?, priority?, note?}) rows.
+
+    All or nothing, like the CSV import; accounts the user may not see count as unknown.
+    """
+    if len(rows) > IMPORT_MAX_ROWS:
+        raise _too_many()
+    numbers = {row.get("customer_number", "") for _line, row in rows}
     visible = accounts_visible(
         by, Account.objects.filter(customer_number__in=numbers, merged_into__isnull=True)
     )
     accounts = {a.customer_number: a for a in visible.prefetch_related("contact_points")}
     problems: list[ImportProblem] = []
-    rows = _read_rows(text, accounts, problems)
+    read: list[_Row] = []
+    for line, row in rows:
+        outcome = _read_row(row, accounts)
+        if isinstance(outcome, str):
+            problems.append(ImportProblem(line, outcome, unit))
+        else:
+            read.append(outcome)
     if problems:
         raise ImportRefused(problems)
+    return _add(call_list, read)
+
+
+def _add(call_list: CallList, rows: list[_Row]) -> ImportResult:
     already = set(
         CallListEntry.objects.filter(
             call_list=call_list,
@@ -414,25 +425,16 @@ def call_list_entries_import(*, call_list: CallList, text: str, by: Any) -> Impo
 def call_list_entries_add(
     *, call_list: CallList, accounts: list[Account], by: Any, priority: int = 5
 ) -> ImportResult:
-    """Add accounts (chosen in the admin) with their main phone number."""
-    result = ImportResult()
-    already = set(
-        CallListEntry.objects.filter(
-            call_list=call_list,
-            status__in=(CallListEntry.Status.OPEN, CallListEntry.Status.IN_WORK),
-        ).values_list("account_id", flat=True)
-    )
-    new = []
+    """Add accounts with their own phone number; accounts without one are skipped."""
+    rows = []
+    skipped = 0
     for account in accounts:
         account_require_read(by, account)
-        phone = _phone_of(account, None)
-        if account.pk in already or not phone:
-            result.skipped += 1
+        phone = _phone_of(account)
+        if not phone:
+            skipped += 1
             continue
-        already.add(account.pk)
-        new.append(
-            CallListEntry(call_list=call_list, account=account, phone=phone, priority=priority)
-        )
-    CallListEntry.objects.bulk_create(new, batch_size=1000)
-    result.added = len(new)
+        rows.append(_Row(account, phone, priority, ""))
+    result = _add(call_list, rows)
+    result.skipped += skipped
     return result

@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
+from campaigns import api as campaigns_api
 from knowledge import api as knowledge_api
 from scripting import api as scripting_api
 from telephony import api as telephony_api
@@ -20,6 +21,8 @@ router.register("scripts", scripting_api.ScriptViewSet, basename="script")
 router.register("script-versions", scripting_api.ScriptVersionViewSet, basename="scriptversion")
 router.register("script-runs", scripting_api.ScriptRunViewSet, basename="scriptrun")
 router.register("script-answers", scripting_api.ScriptAnswerViewSet, basename="scriptanswer")
+router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
+router.register("call-lists", campaigns_api.CallListViewSet, basename="calllist")
 router.register(
     "knowledge/categories", knowledge_api.CategoryViewSet, basename="knowledge-category"
 )

@@ -57,6 +57,7 @@ DE: dict[str, str] = {
     "This customer is no longer yours to work on.": "Dieser Kunde ist nicht mehr Ihnen zugeteilt.",
     "Choose how the call ended.": "Wählen Sie, wie das Gespräch ausging.",
     "Line %(line)s: %(message)s": "Zeile %(line)s: %(message)s",
+    "Entry %(line)s: %(message)s": "Eintrag %(line)s: %(message)s",
     "Nothing was imported: %(count)s lines have errors.": "Nichts wurde importiert: %(count)s Zeilen haben Fehler.",
     "The first line must name the columns; “customer_number” is required.": "Die erste Zeile muss die Spalten benennen; „customer_number“ ist Pflicht.",
     "A file may hold at most %(max)s customers.": "Eine Datei darf höchstens %(max)s Kunden enthalten.",
