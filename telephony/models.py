@@ -176,6 +176,11 @@ class Call(models.Model):
         return f"{self.ani or '?'} → {self.dnis or '?'} ({self.get_status_display()})"
 
     @property
+    def customer_number(self) -> str:
+        """The customer's number as the PBX gave it: the caller's, or the number dialled out."""
+        return self.dnis if self.direction == self.Direction.OUTBOUND else self.ani
+
+    @property
     def is_live(self) -> bool:
         return self.status != self.Status.ENDED
 

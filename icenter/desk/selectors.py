@@ -154,7 +154,8 @@ def desk_state_for_agent(
         call = getattr(interaction, "call", None)
         state.call = call
         if call is not None:
-            state.number = phone_parse(call.ani)
+            # The customer's number: who calls in, or whom the agent dialled.
+            state.number = phone_parse(call.customer_number)
         if interaction.account_id is None and interaction.ended_at is None:
             identification = account_selectors.account_list_by_phone(raw=interaction.address)
             if len(identification.accounts) > 1:
@@ -298,7 +299,7 @@ def _alerts(state: DeskState) -> list[Alert]:
             Alert(
                 "info",
                 _("The calling number “%(raw)s” is not a valid phone number.")
-                % {"raw": state.call.ani},
+                % {"raw": state.call.customer_number},
             )
         )
     for outage in state.outages:

@@ -187,3 +187,11 @@ def test_the_push_after_dialling_leaves_the_workspace_on_the_call_list(
     assert "call.dialled" in kinds and "call.offered" not in kinds
     assert "workspace" not in PANELS_BY_KIND["call.dialled"]
     assert "toolbar" in PANELS_BY_KIND["call.dialled"]
+
+
+def test_an_outbound_call_is_not_flagged_for_the_agents_extension(desk_client, call_list):
+    entry = add(call_list, "Kunde")
+    take(desk_client, call_list)
+    desk_client.post(f"/desk/calllists/entries/{entry.pk}/dial/", **HTMX)
+    html = desk_client.get("/desk/?view=calllists").content.decode()
+    assert "is not a valid phone number" not in html
