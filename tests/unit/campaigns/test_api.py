@@ -74,9 +74,7 @@ def test_bad_payloads_are_answered_clearly(manager_user, call_list):
     assert wrong.status_code == 400 and "priority" in wrong.json()["message"]
 
 
-def test_agents_may_not_add_customers_and_outsiders_read_nothing(
-    agent, outsider_user, call_list
-):
+def test_agents_may_not_add_customers_and_outsiders_read_nothing(agent, outsider_user, call_list):
     url = f"/api/v1/call-lists/{call_list.pk}/entries/"
     response = api(agent.user).post(url, {"entries": [{"customer_number": "1"}]}, format="json")
     assert response.status_code == 403

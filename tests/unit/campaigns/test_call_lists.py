@@ -329,3 +329,19 @@ def test_the_periodic_task_puts_back_customers_of_agents_long_logged_out(
     assert schedule["task"] in app.tasks
     assert entries_release_stale() == 1
     assert CallListEntry.objects.get().status == CallListEntry.Status.OPEN
+
+
+def test_the_demo_campaign_has_a_published_outbound_script_and_fills_once(manager_user):
+    from accounts.models import CustomerGroup
+    from campaigns.demo import SCRIPT_CODE, campaigns_demo_seed
+    from scripting.demo import demo_scripts_seed
+
+    demo_scripts_seed()  # the offer list the campaign's script offers from
+    privat = CustomerGroup.objects.create(name="Privatkunden", code="privat")
+    for n in range(2):
+        PhoneFactory(account=AccountFactory(name=f"Privat {n}", customer_group=privat))
+    assert campaigns_demo_seed(by=manager_user) == {"entries": 2}
+    assert campaigns_demo_seed(by=manager_user) == {"entries": 0}
+    campaign = Campaign.objects.get()
+    assert campaign.script.code == SCRIPT_CODE
+    assert campaign.script.versions.get().status == "published"

@@ -270,3 +270,10 @@ def test_the_simulate_control_is_off_outside_demo_mode(desk_client, settings):
         == 404
     )
     assert not Call.objects.exists()
+
+
+def test_desk_and_admin_pages_name_the_vendored_icon(desk_client, client, manager_user):
+    icon = 'rel="icon" href="/static/img/icenter.svg"'
+    assert icon in desk_client.get("/desk/").content.decode()
+    client.force_login(manager_user)
+    assert icon in client.get("/admin/").content.decode()
