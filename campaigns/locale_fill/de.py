@@ -85,6 +85,7 @@ DE: dict[str, str] = {
     "To call now": "Jetzt anzurufen",
     "Later": "Später",
     "Next customer": "Nächster Kunde",
+    "Calling": "Anruf an",
     "No call list is assigned to your agent groups.": "Ihren Agentengruppen ist keine Anrufliste zugewiesen.",
 }
 

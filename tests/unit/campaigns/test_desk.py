@@ -195,3 +195,10 @@ def test_an_outbound_call_is_not_flagged_for_the_agents_extension(desk_client, c
     desk_client.post(f"/desk/calllists/entries/{entry.pk}/dial/", **HTMX)
     html = desk_client.get("/desk/?view=calllists").content.decode()
     assert "is not a valid phone number" not in html
+
+
+def test_call_info_names_the_dialled_customer_once_for_an_outbound_call(desk_client, call_list):
+    entry = add(call_list, "Kunde")
+    take(desk_client, call_list)
+    html = desk_client.post(f"/desk/calllists/entries/{entry.pk}/dial/", **HTMX).content.decode()
+    assert "Calling" in html and "Caller" not in html and "Dialled" not in html
