@@ -6,6 +6,7 @@ import pytest
 from asgiref import sync
 from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 from django.test import Client, override_settings
 
 from icenter.handlers import SyncStackASGIHandler
@@ -14,6 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DESK_JS = (ROOT / "static" / "js" / "desk.js").read_bytes()
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_request_thread_connections():
+    """Requests run in asgiref's thread for thread-sensitive code; its database connection
+    is closed after each test (else the test database cannot be dropped at the end)."""
+    yield
+    sync.SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
 
 
 async def get(handler, path, headers=()):
