@@ -214,6 +214,10 @@ class Sipp:
     def diagnostics(self) -> str:
         return f"--- sipp {self.name} ---\n{self.output()[-2000:]}\n{self.messages()[-6000:]}"
 
+    def options_received(self) -> int:
+        """How many OPTIONS requests (Kamailio's in-dialog keepalives) this UA received."""
+        return sum(1 for line in self.messages().splitlines() if line.startswith("OPTIONS sip:"))
+
 
 def scenario(name: str, workdir: Path, **replace: str) -> Path:
     """A copy of scenarios/<name>.xml with its UPPERCASE placeholders filled in."""
@@ -251,6 +255,9 @@ def sipp(
         "-m",
         str(calls),
         "-nostdin",
+        # answer in-dialog OPTIONS (Kamailio's keepalive), INFO, NOTIFY, UPDATE with 200, as
+        # phones do: otherwise a call longer than KEEPALIVE_INTERVAL fails the scenario
+        "-aa",
         "-timeout",
         f"{timeout_s}s",
         "-timeout_error",
