@@ -121,6 +121,35 @@
       if (!document.getElementById(id)) { leave(url); }
     }, 0);
   });
+  // Typing in a ticket's forms tells colleagues who have the ticket open that it is being
+  // edited (at once, then with every heartbeat); a saved form ends it.
+  function ticketPresence(form) {
+    var workspace = form.closest && form.closest("#workspace");
+    return workspace && workspace.querySelector(".presence[id^='presence-ticket-']");
+  }
+  function setEditing(presence, editing) {
+    var value = editing ? "1" : "";
+    if ((presence.dataset.editing || "") === value) { return; }
+    presence.dataset.editing = value;
+    htmx.trigger(presence, "presence-edit");
+  }
+  document.addEventListener("input", function (evt) {
+    var form = evt.target && evt.target.form;
+    var presence = form && ticketPresence(form);
+    if (presence) { setEditing(presence, true); }
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || form.tagName !== "FORM" || !evt.detail.successful) { return; }
+    var presence = ticketPresence(form);
+    if (presence) { setEditing(presence, false); }
+  });
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt && elt.dataset && elt.dataset.presenceLeave && elt.dataset.editing === "1") {
+      evt.detail.parameters["editing"] = "1";
+    }
+  });
   window.addEventListener("pagehide", function () {
     document.querySelectorAll("[data-presence-leave]").forEach(function (el) {
       leave(el.dataset.presenceLeave);

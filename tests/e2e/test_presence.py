@@ -3,6 +3,7 @@
 Anna has an account open; Jörg opens it too and Anna's desk shows him at once, pushed over
 her WebSocket — her desk asks the server nothing in between (its heartbeat is every 20 s).
 When Jörg switches to another view, or closes his desk, Anna's desk drops him at once too.
+On a ticket, Jörg typing in its forms shows him as editing it until he saves.
 """
 
 from __future__ import annotations
@@ -131,3 +132,44 @@ def test_a_colleague_on_the_same_account_is_shown_and_dropped_at_once(
     eventually(lambda: not joerg_present(e2e_server), what="Jörg's presence to be removed")
 
     assert len(annas_heartbeats) == 1, "Anna's desk polled instead of being pushed to"
+
+
+TICKET = """
+from accounts.models import Account
+from accounts.services import ticket_create
+
+ticket = ticket_create(
+    account=Account.objects.get(pk={account_id}), subject="Router blinkt rot", created_by=None
+)
+print("TICKET", ticket.pk)
+"""
+
+
+def test_a_colleague_typing_in_a_ticket_is_shown_as_editing_until_they_save(
+    e2e_server: Server, e2e_page: Any, colleague_page: Any
+) -> None:
+    base = e2e_server.base_url
+    out = _manage(
+        e2e_server.env, "shell", "-c", TICKET.format(account_id=e2e_server.seed.account_id)
+    )
+    ticket_id = int(out.split("TICKET ")[1].split()[0])
+    anna, joerg = e2e_page, colleague_page
+    for page, user, password in (
+        (anna, AGENT_USERNAME, AGENT_PASSWORD),
+        (joerg, COLLEAGUE_USERNAME, COLLEAGUE_PASSWORD),
+    ):
+        log_in(page, base, user, password)
+        page.goto(f"{base}/desk/tickets/{ticket_id}/")
+        wait_for_live_desk(page)
+    presence = anna.locator(f"#presence-ticket-{ticket_id}")
+    expect(presence).to_contain_text("Jörg Weiß", timeout=PUSHED_WITHIN_MS)
+    expect(presence).not_to_contain_text("bearbeitet")
+
+    joerg.locator("details.card summary").filter(has_text="Details bearbeiten").click()
+    joerg.locator('form input[name="subject"]').fill("Router blinkt rot – seit gestern")
+    expect(presence).to_contain_text("Jörg Weiß bearbeitet dieses Ticket", timeout=PUSHED_WITHIN_MS)
+
+    joerg.locator('form input[name="subject"]').press("Enter")
+    expect(presence).to_contain_text(
+        "Jörg Weiß hat dieses Ticket auch geöffnet", timeout=PUSHED_WITHIN_MS
+    )
