@@ -9,6 +9,7 @@ as reached. The database then holds a finished entry whose script run belongs to
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -68,8 +69,9 @@ def test_an_agent_works_a_call_list_with_the_campaign_script(
 
     # Dialling: the toolbar follows the outbound call, the workspace stays on the customer.
     page.locator("#calllists .calllist-dial").click()
+    # (the simulated customer answers at once: ringing may already have turned to talking)
     expect(page.locator("#comm-info")).to_have_attribute(
-        "data-call-status", "ringing", timeout=10_000
+        "data-call-status", re.compile("ringing|talking"), timeout=10_000
     )
     expect(card).to_be_visible()
     expect(step).to_have_attribute("data-step", "consent")

@@ -213,7 +213,7 @@ def test_the_ticket_and_account_views_poll_for_presence(client, agent):
         reverse("accounts:ticket_detail", args=[ticket.pk]), HTTP_HX_REQUEST="true"
     ).content.decode()
     assert reverse("accounts:presence", args=["ticket", ticket.pk]) in html
-    assert 'hx-trigger="load, every 20s"' in html
+    assert 'hx-trigger="load, every 20s, presence-edit"' in html
 
 
 def test_opening_a_merged_duplicate_points_to_the_kept_account(client, agent, pair):

@@ -207,7 +207,7 @@ def test_the_views_poll_more_slowly_and_say_where_to_leave(client, agent):
     html = client.get(
         reverse("accounts:ticket_detail", args=[ticket.pk]), HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert 'hx-trigger="load, every 20s"' in html
+    assert 'hx-trigger="load, every 20s, presence-edit"' in html
     assert reverse("accounts:presence_leave", args=["ticket", ticket.pk]) in html
 
 
