@@ -42,17 +42,42 @@ def locked(queryset: QuerySet[M]) -> QuerySet[M]:
 
 def queue_for_contact(*, dnis: str, account: Account | None) -> Queue | None:
     """The caller's customer group's queue if there is one, else the queue of the dialled number."""
+    for lookup in _contact_queue_lookups(dnis=dnis, account=account):
+        queue = Queue.objects.filter(lookup, is_active=True).order_by("-priority", "id").first()
+        if queue is not None:
+            return queue
+    return None
+
+
+def queue_for_call(
+    *, dnis: str, account: Account | None, at: datetime
+) -> tuple[Queue | None, bool]:
+    """The queue a new call joins (as `queue_for_contact`) and whether it is open at `at`.
+
+    The opening hours (as `queue_is_open` reads them) come with the queue: no query of their own.
+    """
+    local = timezone.localtime(at)
+    now = local.time()
+    hours = OpeningHours.objects.filter(queue=OuterRef("pk"))
+    open_now = hours.filter(weekday=local.weekday(), opens__lte=now, closes__gt=now)
+    queues = Queue.objects.filter(is_active=True).annotate(
+        has_hours=Exists(hours), open_now=Exists(open_now)
+    )
+    for lookup in _contact_queue_lookups(dnis=dnis, account=account):
+        queue = queues.filter(lookup).order_by("-priority", "id").first()
+        if queue is not None:
+            return queue, not queue.has_hours or queue.open_now
+    return None, True
+
+
+def _contact_queue_lookups(*, dnis: str, account: Account | None) -> list[Q]:
+    """Where a contact's queue is looked for, best first: its customer group's, the number's."""
+    lookups = []
     if account is not None and account.customer_group_id is not None:
-        grouped = (
-            Queue.objects.filter(is_active=True, customer_groups=account.customer_group_id)
-            .order_by("-priority", "id")
-            .first()
-        )
-        if grouped is not None:
-            return grouped
-    if not dnis:
-        return None
-    return Queue.objects.filter(is_active=True, number=dnis).first()
+        lookups.append(Q(customer_groups=account.customer_group_id))
+    if dnis:
+        lookups.append(Q(number=dnis))  # unique among queues
+    return lookups
 
 
 def queue_is_open(*, queue: Queue, at: datetime | None = None) -> bool:
@@ -182,6 +207,20 @@ def _busy_count(agent: Agent, channel: str) -> int:
     ).count()
 
 
+def line_is_held() -> Q:
+    """For an agent queryset: a voice item or a call holds the agent's phone line."""
+    voice_items = WorkItem.objects.filter(
+        agent=OuterRef("pk"),
+        channel__in=WorkItem.VOICE,
+        status__in=[WorkItem.Status.OFFERED, WorkItem.Status.ACCEPTED],
+    )
+    calls = Call.objects.filter(
+        agent=OuterRef("pk"),
+        status__in=[Call.Status.RINGING, Call.Status.TALKING, Call.Status.HELD],
+    )
+    return Q(Exists(voice_items)) | Q(Exists(calls))
+
+
 # -- next work item for an agent ------------------------------------------------------------
 
 
@@ -282,11 +321,25 @@ _IN_ITEM_GROUP = """
     AND EXISTS (SELECT 1 FROM {members} m WHERE m.agent_id = a.id AND m.agentgroup_id = %(group)s)
 """
 
+# A ready agent whose line a voice item or call still holds (a state written by hand while the
+# phone rang, before agent_set_state refused that) is passed over: offering them the item
+# would break workitem_one_voice_item_per_agent and fail the PBX's request.
+_LINE_IS_FREE = """
+    NOT EXISTS (
+      SELECT 1 FROM {workitem} v
+      WHERE v.agent_id = a.id AND v.status IN (%(offered)s, %(accepted)s)
+        AND v.channel IN (%(call)s, %(callback)s))
+    AND NOT EXISTS (
+      SELECT 1 FROM {call_table} c
+      WHERE c.agent_id = a.id AND c.status IN (%(ringing)s, %(talking)s, %(held)s))
+"""
+
 _AGENT_BRANCH = """
     SELECT {columns} FROM {agent} a
     WHERE a.state = %(ready)s AND {qualified}
       AND {declined} EXISTS (
         SELECT 1 FROM {declined_table} d WHERE d.workitem_id = %(item)s AND d.agent_id = a.id)
+      AND {line_is_free}
     ORDER BY a.state_since, a.id
     LIMIT 1 {lock}
 """
@@ -302,6 +355,7 @@ def _tables() -> dict[str, str]:
         "queueskill": QueueSkill._meta.db_table,
         "agentskill": AgentSkill._meta.db_table,
         "agent": Agent._meta.db_table,
+        "call_table": Call._meta.db_table,
     }
 
 
@@ -387,6 +441,17 @@ def _voice_item_pick(
     return item, Call.from_db(connection.alias, names[split:], row[split:])
 
 
+_LINE_PARAMS: dict[str, str] = {
+    "offered": WorkItem.Status.OFFERED,
+    "accepted": WorkItem.Status.ACCEPTED,
+    "call": WorkItem.Channel.CALL,
+    "callback": WorkItem.Channel.CALLBACK,
+    "ringing": Call.Status.RINGING,
+    "talking": Call.Status.TALKING,
+    "held": Call.Status.HELD,
+}
+
+
 @functools.cache
 def _voice_agent_sql(lock: str, reserved: bool, in_group: bool) -> tuple[list[str], str]:
     t = _tables()
@@ -402,6 +467,7 @@ def _voice_agent_sql(lock: str, reserved: bool, in_group: bool) -> tuple[list[st
             qualified=qualified,
             declined=declined,
             declined_table=t["declined"],
+            line_is_free=_LINE_IS_FREE.format(**t),
             lock=lock,
             agent=t["agent"],
         )
@@ -421,6 +487,7 @@ def _voice_agent_pick(*, item: WorkItem, reserved: bool) -> Agent | None:
         "queue": item.queue_id,
         "group": item.agent_group_id,
         "item": item.pk,
+        **_LINE_PARAMS,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -123,7 +123,7 @@ class AgentRow:
 
     @property
     def can_be_set_not_ready(self) -> bool:
-        return self.agent.state in {Agent.State.READY, Agent.State.WRAP_UP, Agent.State.RINGING}
+        return self.agent.state in {Agent.State.READY, Agent.State.WRAP_UP}
 
     @property
     def can_be_logged_out(self) -> bool:

@@ -31,6 +31,8 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,15 +173,19 @@ def webhook_call_payload(*, call: Call, kind: str, at: datetime, event_id: str) 
     }
 
 
-def webhook_enqueue_for_call_event(*, call: Call, kind: str, at: datetime) -> int:
+def webhook_enqueue_for_call_event(
+    *, call: Call, kind: str, at: datetime, record: Model | None = None
+) -> int:
     """Queue one delivery per active subscription that wants this kind; returns how many.
 
-    Cheap when nobody subscribed: one query. Called after commit by call_event_handle.
+    Cheap when nobody subscribed: one query. `record` (the event's own audit row) is inserted
+    too, in that same round trip on PostgreSQL. Called by call_event_handle in the event's
+    transaction.
     """
     subscriptions = [
-        s
-        for s in WebhookSubscription.objects.filter(is_active=True).only("id", "event_kinds")
-        if not s.event_kinds or kind in s.event_kinds
+        subscription_id
+        for subscription_id, kinds in _active_subscriptions(inserting=record)
+        if not kinds or kind in kinds
     ]
     if not subscriptions:
         return 0
@@ -194,7 +200,7 @@ def webhook_enqueue_for_call_event(*, call: Call, kind: str, at: datetime) -> in
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                subscription=subscription,
+                subscription_id=subscription,
                 event_id=event_id,
                 kind=kind,
                 payload=payload,
@@ -207,6 +213,34 @@ def webhook_enqueue_for_call_event(*, call: Call, kind: str, at: datetime) -> in
     )
     transaction.on_commit(_kick)
     return len(subscriptions)
+
+
+def _active_subscriptions(*, inserting: Model | None) -> list[tuple[int, Any]]:
+    """(id, event kinds) of every active subscription; inserts `inserting` on the way.
+
+    Looked up on every applied call event, so on PostgreSQL the insert and the lookup share one
+    statement (a data-modifying CTE runs exactly once, whether or not the query reads it).
+    Not cached in the process: a subscription saved in another process (the API, the admin)
+    must get the very next event.
+    """
+    active = WebhookSubscription.objects.filter(is_active=True).values_list("id", "event_kinds")
+    if inserting is None or connection.vendor != "postgresql":
+        if inserting is not None:
+            inserting.save()
+        return list(active)
+    fields = [f for f in inserting._meta.concrete_fields if not f.primary_key]
+    insert = InsertQuery(type(inserting))
+    insert.insert_values(fields, [inserting])
+    ((insert_sql, insert_params),) = insert.get_compiler(connection=connection).as_sql()
+    select_sql, select_params = active.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH inserted AS ({insert_sql} RETURNING 1) {select_sql}",
+            (*insert_params, *select_params),
+        )
+        rows = cursor.fetchall()
+    # A raw cursor may hand jsonb over as text; the ORM would have decoded it.
+    return [(pk, json.loads(kinds) if isinstance(kinds, str) else kinds) for pk, kinds in rows]
 
 
 def _kick() -> None:

@@ -79,56 +79,94 @@ def call_event_handle(*, event: CallEvent) -> Call | None:
 
     Duplicate, out-of-order and unknown events are recorded as ignored with the reason.
     """
+    return _event_apply(event, call_is_new=False)
+
+
+def _locked_call(call_id: str) -> Call | None:
+    # The interaction comes along (ending a call closes it), unlocked.
+    return (
+        Call.objects.select_for_update(of=("self",))
+        .select_related("interaction")
+        .filter(call_id=call_id)
+        .first()
+    )
+
+
+def _event_apply(event: CallEvent, *, call_is_new: bool) -> Call | None:
+    """`call_is_new`: the caller just found no call with this id (a race ends in IntegrityError)."""
+    handler = _HANDLERS[event.kind]
+    # One transaction holds the handler's rows, the event's record and its webhook deliveries.
+    # A refused event rolls back whatever the handler wrote and is recorded in a second one.
+    try:
+        with transaction.atomic():
+            call = None if call_is_new else _locked_call(event.call_id)
+            result, detail = handler(event, call)
+            _event_record(event, result, detail)
+            return result or call
+    except DomainError as exc:
+        refusal: str | None = exc.message
+    except IntegrityError:
+        if event.kind != "offered":
+            raise
+        refusal = None
     with transaction.atomic():
-        handler = _HANDLERS[event.kind]
-        # The interaction comes along (ending a call closes it), unlocked.
-        call = (
-            Call.objects.select_for_update(of=("self",))
-            .select_related("interaction")
-            .filter(call_id=event.call_id)
-            .first()
-        )
-        try:
-            with transaction.atomic():
-                result, detail = handler(event, call)
-        except DomainError as exc:
-            result, detail = None, exc.message
-        except IntegrityError:
+        call = _locked_call(event.call_id)
+        if refusal is not None:
+            result, detail = None, refusal
+        elif call is not None:
             # Two "offered" events (or routing questions) for one new call id raced: the unique
             # call id let the other create the call, and this one waited for it to commit.
-            call = Call.objects.select_for_update().filter(call_id=event.call_id).first()
-            if event.kind != "offered" or call is None:
-                raise
             result, detail = None, "duplicate offered event: the call exists already"
-        applied = result is not None
-        if not applied:
-            logger.warning("ignored %s event for call %s: %s", event.kind, event.call_id, detail)
         else:
-            logger.info("call %s %s: %s", event.call_id, event.kind, detail)
-        CallEventRecord.objects.create(
-            call_id=event.call_id,
-            kind=event.kind,
-            payload=event.to_dict(),
-            result=CallEventRecord.Result.APPLIED if applied else CallEventRecord.Result.IGNORED,
-            detail=detail[:300],
-        )
-        if applied and result is not None:
-            _after_applied(result, event)
+            # The agent routing chose holds a voice item or call already (the database refuses
+            # a second one on their line): the call is recorded and waits in its queue.
+            logger.error("call %s: the chosen agent's line is busy; the call waits", event.call_id)
+            result, detail = _handle_offered(event, None, route=False)
+        _event_record(event, result, detail)
         return result or call
 
 
-def _after_applied(call: Call, event: CallEvent) -> None:
-    push.publish(kind="call.updated", id=call.pk, groups=[push.SUPERVISORS])
+def _event_record(event: CallEvent, result: Call | None, detail: str) -> None:
+    applied = result is not None
+    if not applied:
+        logger.warning("ignored %s event for call %s: %s", event.kind, event.call_id, detail)
+    else:
+        logger.info("call %s %s: %s", event.call_id, event.kind, detail)
+    record = CallEventRecord(
+        call_id=event.call_id,
+        kind=event.kind,
+        payload=event.to_dict(),
+        result=CallEventRecord.Result.APPLIED if applied else CallEventRecord.Result.IGNORED,
+        detail=detail[:300],
+    )
+    if result is None:
+        record.save()
+        return
+    push.publish(kind="call.updated", id=result.pk, groups=[push.SUPERVISORS])
     # Webhook deliveries are written in the event's own transaction (an outbox): an applied
-    # event always has its deliveries, a rolled-back one never does.
-    webhooks.webhook_enqueue_for_call_event(call=call, kind=event.kind, at=event.at)
+    # event always has its deliveries, a rolled-back one never does. The record is written
+    # with the subscriptions' lookup (one round trip on PostgreSQL).
+    webhooks.webhook_enqueue_for_call_event(
+        call=result, kind=event.kind, at=event.at, record=record
+    )
 
 
-def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, str]:
+def _looks_like_extension(number: str) -> bool:
+    return bool(number) and number.isdigit() and len(number) <= 6
+
+
+def _handle_offered(
+    event: CallEvent, call: Call | None, *, route: bool = True
+) -> tuple[Call | None, str]:
+    """A new call: record it and its work item, and (unless `route` is off) offer it to an agent."""
     if call is not None:
         return None, "duplicate offered event: the call exists already"
-    caller_agent = Agent.objects.filter(extension=event.ani).first() if event.ani else None
-    if caller_agent is not None and not _is_extension(event.dnis):
+    # The caller's, the dialled and the named extension's agents, in one query.
+    numbers = {event.ani, event.dnis, event.agent} - {""}
+    phones = {a.extension: a for a in Agent.objects.filter(extension__in=numbers)}
+    caller_agent = phones.get(event.ani) if event.ani else None
+    dnis_is_extension = _looks_like_extension(event.dnis) and event.dnis in phones
+    if caller_agent is not None and not dnis_is_extension:
         return _adopt_outbound(event, caller_agent)
     identification = account_selectors.account_list_by_phone(raw=event.ani)
     number = identification.number
@@ -140,8 +178,12 @@ def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, s
         account=account,
         address=number.e164 or ("" if number.is_withheld else event.ani),
     )
-    direct = event.agent or (event.dnis if _is_extension(event.dnis) else "")
-    queue = None if direct else routing.queue_for_contact(dnis=event.dnis, account=account)
+    direct = event.agent or (event.dnis if dnis_is_extension else "")
+    queue, is_open = (
+        (None, True)
+        if direct
+        else routing.queue_for_call(dnis=event.dnis, account=account, at=event.at)
+    )
     if number.error:
         logger.info("call %s: calling number %r is %s", event.call_id, event.ani, number.error)
     call = Call.objects.create(
@@ -155,12 +197,12 @@ def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, s
         interaction=interaction,
         offered_at=event.at,
     )
-    if queue is not None and not routing.queue_is_open(queue=queue, at=event.at):
+    if queue is not None and not is_open:
         _end_closed(call, queue)
         return call, f"queue {queue} is closed"
     preferred, preferred_until = None, None
     if direct:
-        preferred = Agent.objects.filter(extension=direct).first()
+        preferred = phones.get(direct)
         if preferred is None:
             logger.error("call %s names unknown extension %r", event.call_id, direct)
     elif account is not None and account.is_vip and account.assigned_agent_id is not None:
@@ -191,7 +233,7 @@ def _handle_offered(event: CallEvent, call: Call | None) -> tuple[Call | None, s
             interaction=interaction, outcome=Interaction.Outcome.MISSED, ended_at=event.at
         )
         return call, f"extension {direct} is unknown; the call is refused"
-    agent = route_item(item, deliver=False)
+    agent = route_item(item, deliver=False) if route else None
     publish_queue_change(item)
     if agent is None:
         return call, "no qualified agent is ready; the call waits in the queue"
@@ -243,12 +285,7 @@ def _adopt_outbound(event: CallEvent, agent: Agent) -> tuple[Call | None, str]:
 
 
 def _is_extension(dnis: str) -> bool:
-    return (
-        bool(dnis)
-        and dnis.isdigit()
-        and len(dnis) <= 6
-        and (Agent.objects.filter(extension=dnis).exists())
-    )
+    return _looks_like_extension(dnis) and Agent.objects.filter(extension=dnis).exists()
 
 
 def _handle_ringing(event: CallEvent, call: Call | None) -> tuple[Call | None, str]:
@@ -591,37 +628,46 @@ def call_route(*, call_id: str, ani: str, dnis: str, at: datetime | None = None)
     questions for the same call return where it stands: the agent now ringing, or its place
     in the queue.
     """
-    call = Call.objects.filter(call_id=call_id).first()
+    call = Call.objects.select_related("agent", "work_item__queue").filter(call_id=call_id).first()
     if call is None:
         event = CallEvent(kind="offered", call_id=call_id, ani=ani, dnis=dnis)
         if at is not None:
             event = CallEvent(kind="offered", call_id=call_id, ani=ani, dnis=dnis, at=at)
-        call = call_event_handle(event=event)
+        call = _event_apply(event, call_is_new=True)
         if call is None:  # pragma: no cover - offered on a new call id always creates it
             raise DomainError(_("The call could not be recorded."))
     return _decision(call)
 
 
 def _decision(call: Call) -> RouteDecision:
-    call.refresh_from_db()
-    item = WorkItem.objects.filter(call=call).select_related("queue", "agent").first()
+    """Where the call stands: ringing at an extension, waiting at a position, or closed."""
+    # Read from the call as its event just left it, or as call_route read it with its agent
+    # and work item: only the queue position costs a query.
+    item = _work_item_of(call)
     queue = item.queue if item is not None else None
     if call.status == Call.Status.ENDED:
         text = queue.closed_announcement if queue is not None else ""
         media = announcements.queue_media(queue=queue, kind=announcements.CLOSED)
         return RouteDecision(action="closed", call=call, announcement=text, media=media)
-    if call.status == Call.Status.RINGING and call.agent_id is not None:
-        agent = Agent.objects.get(pk=call.agent_id)
-        return RouteDecision(action="ring", call=call, extension=agent.extension)
-    if call.status in {Call.Status.TALKING, Call.Status.HELD} and call.agent_id is not None:
-        agent = Agent.objects.get(pk=call.agent_id)
-        return RouteDecision(action="ring", call=call, extension=agent.extension)
+    ringing_or_connected = {Call.Status.RINGING, Call.Status.TALKING, Call.Status.HELD}
+    if call.status in ringing_or_connected and call.agent is not None:
+        return RouteDecision(action="ring", call=call, extension=call.agent.extension)
     position = routing.queue_position(item=item) if item is not None else 0
     text = queue.busy_announcement if queue is not None else ""
     media = announcements.queue_media(queue=queue, kind=announcements.BUSY, position=position)
     return RouteDecision(
         action="wait", call=call, announcement=text, position=position, media=media
     )
+
+
+def _work_item_of(call: Call) -> WorkItem | None:
+    """The call's work item with its queue: the one in memory if the call holds it."""
+    if not WorkItem.call.field.remote_field.is_cached(call):
+        return WorkItem.objects.filter(call=call).select_related("queue").first()
+    try:
+        return call.work_item
+    except WorkItem.DoesNotExist:
+        return None
 
 
 # -- call control from the desk -------------------------------------------------------------

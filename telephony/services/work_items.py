@@ -382,7 +382,8 @@ def _dispatch_ready_agents(now: datetime) -> int:
         return 0
     for agent_id in ready:
         with transaction.atomic():
-            agent = routing.locked(Agent.objects.filter(pk=agent_id)).first()
+            free = Agent.objects.filter(pk=agent_id).exclude(routing.line_is_held())
+            agent = routing.locked(free).first()
             if agent is not None and dispatch_to_agent(agent, at=now) is not None:
                 given += 1
     return given
