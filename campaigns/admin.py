@@ -17,9 +17,8 @@ from django.utils.translation import gettext_lazy
 
 from campaigns import services
 from campaigns.models import CallList, CallListEntry, Campaign
+from icenter.admin import posted_text
 from icenter.errors import DomainError
-
-IMPORT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class CallListInline(admin.TabularInline):
@@ -92,16 +91,8 @@ class CallListAdmin(admin.ModelAdmin):
         problems: list[str] = []
         text = ""
         if request.method == "POST":
-            upload = request.FILES.get("file")
-            text = request.POST.get("text", "")
-            if upload is not None:
-                if upload.size and upload.size > IMPORT_MAX_BYTES:
-                    problems = [_("The file is larger than 10 MB.")]
-                else:
-                    try:
-                        text = upload.read().decode("utf-8-sig")
-                    except UnicodeDecodeError:
-                        problems = [_("The file is not UTF-8 text.")]
+            text, problem = posted_text(request)
+            problems = [problem] if problem else []
             if not problems:
                 try:
                     result = services.call_list_entries_import(

@@ -69,3 +69,23 @@ class IcenterUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, IcenterUserAdmin)
+
+
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+
+
+def posted_text(request: HttpRequest) -> tuple[str, str]:
+    """The text of an admin import form: the uploaded file ("file"), else the pasted "text".
+
+    Returns (text, problem); the problem names a file that is too large or not UTF-8.
+    """
+    text = request.POST.get("text", "")
+    upload = request.FILES.get("file")
+    if upload is None:
+        return text, ""
+    if upload.size and upload.size > UPLOAD_MAX_BYTES:
+        return text, str(_("The file is larger than 10 MB."))
+    try:
+        return upload.read().decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        return text, str(_("The file is not UTF-8 text."))

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
+from icenter.admin import posted_text
 from icenter.errors import DomainError
 from scripting import services
 from scripting.diagram import flow_svg
@@ -152,13 +153,8 @@ class ScriptAdmin(admin.ModelAdmin):
         problems: list[Any] = []
         text = ""
         if request.method == "POST":
-            upload = request.FILES.get("file")
-            text = request.POST.get("text", "")
-            if upload is not None:
-                try:
-                    text = upload.read().decode("utf-8")
-                except UnicodeDecodeError:
-                    problems = [_("The file is not UTF-8 text.")]
+            text, problem = posted_text(request)
+            problems = [problem] if problem else []
             if not problems:
                 try:
                     version, warnings = script_import(text=text, created_by=request.user)
