@@ -38,17 +38,19 @@ def confirmed_dialog(kamailio: harness.Kamailio) -> dict[str, Any] | None:
     return next((d for d in kamailio.dialogs() if int(d.get("state", 0)) == 4), None)
 
 
-def test_a_caller_who_vanishes_without_bye_is_ended_by_the_keepalive_and_the_agent_freed(
-    kamailio_factory: Any, agent: Any, tmp_path: Path
-) -> None:
+def answered_call(kamailio_factory: Any, tmp_path: Path) -> tuple[Any, Any, Any, Call]:
+    """Kamailio with the test keepalive, a customer's call to 7000 answered by 2001 and ACKed:
+    (kamailio, the agent's phone, the caller, the talking call)."""
     kamailio = kamailio_factory(**KEEPALIVE)
     phone = harness.phone(kamailio, extension="2001", workdir=tmp_path, hold_ms=300000)
     caller = harness.call(kamailio, to="7000", ani=CUSTOMER, workdir=tmp_path, hold_ms=300000)
-    harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the call to connect")
+    talking = harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the call to connect")
     harness.wait_for(lambda: confirmed_dialog(kamailio), what="the caller's ACK")
+    return kamailio, phone, caller, talking
 
-    caller.kill()  # the customer's phone crashed: no BYE, no answer to anything
 
+def ended_by_keepalive() -> Call:
+    """The call once Kamailio ended it for an unanswered keepalive."""
     call = harness.wait_for(
         lambda: the_call(Call.Status.ENDED),
         what="the keepalive to end the call",
@@ -56,6 +58,17 @@ def test_a_caller_who_vanishes_without_bye_is_ended_by_the_keepalive_and_the_age
         interval=0.5,
     )
     assert call.end_reason == "no answer to keepalive"
+    return call
+
+
+def test_a_caller_who_vanishes_without_bye_is_ended_by_the_keepalive_and_the_agent_freed(
+    kamailio_factory: Any, agent: Any, tmp_path: Path
+) -> None:
+    kamailio, phone, caller, _talking = answered_call(kamailio_factory, tmp_path)
+
+    caller.kill()  # the customer's phone crashed: no BYE, no answer to anything
+
+    call = ended_by_keepalive()
     assert call.answered_at is not None
     agent.refresh_from_db()
     assert agent.state == Agent.State.WRAP_UP  # no longer talking
@@ -70,21 +83,11 @@ def test_a_caller_who_vanishes_without_bye_is_ended_by_the_keepalive_and_the_age
 def test_an_agent_phone_that_vanishes_is_noticed_and_the_customer_gets_a_bye(
     kamailio_factory: Any, agent: Any, tmp_path: Path
 ) -> None:
-    kamailio = kamailio_factory(**KEEPALIVE)
-    phone = harness.phone(kamailio, extension="2001", workdir=tmp_path, hold_ms=300000)
-    caller = harness.call(kamailio, to="7000", ani=CUSTOMER, workdir=tmp_path, hold_ms=300000)
-    harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the call to connect")
-    harness.wait_for(lambda: confirmed_dialog(kamailio), what="the caller's ACK")
+    _kamailio, phone, caller, _talking = answered_call(kamailio_factory, tmp_path)
 
     phone.ua.kill()  # type: ignore[union-attr]  # the agent's phone lost power
 
-    call = harness.wait_for(
-        lambda: the_call(Call.Status.ENDED),
-        what="the keepalive to end the call",
-        timeout_s=ENDED_WITHIN_S,
-        interval=0.5,
-    )
-    assert call.end_reason == "no answer to keepalive"
+    ended_by_keepalive()
     agent.refresh_from_db()
     assert agent.state == Agent.State.WRAP_UP
     finished(caller, timeout=20)  # the customer got Kamailio's BYE and confirmed it
@@ -94,11 +97,7 @@ def test_an_agent_phone_that_vanishes_is_noticed_and_the_customer_gets_a_bye(
 def test_a_call_whose_parties_answer_the_keepalives_stays_up(
     kamailio_factory: Any, agent: Any, tmp_path: Path
 ) -> None:
-    kamailio = kamailio_factory(**KEEPALIVE)
-    phone = harness.phone(kamailio, extension="2001", workdir=tmp_path, hold_ms=300000)
-    caller = harness.call(kamailio, to="7000", ani=CUSTOMER, workdir=tmp_path, hold_ms=300000)
-    talking = harness.wait_for(lambda: the_call(Call.Status.TALKING), what="the call to connect")
-    harness.wait_for(lambda: confirmed_dialog(kamailio), what="the caller's ACK")
+    kamailio, phone, caller, talking = answered_call(kamailio_factory, tmp_path)
 
     rounds = 2  # with one failure allowed, any unanswered keepalive would have ended it
     harness.wait_for(
